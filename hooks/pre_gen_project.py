@@ -1,0 +1,105 @@
+"""Validate the answers before anything is written; one line on stderr and exit 1 on a bad one."""
+
+from __future__ import annotations
+
+import keyword
+import re
+import sys
+
+PROJECT_SLUG = "{{ cookiecutter.project_slug }}"
+PACKAGE_NAME = "{{ cookiecutter.package_name }}"
+AUTHOR_EMAIL = "{{ cookiecutter.author_email }}"
+PYTHON_VERSION = "{{ cookiecutter.python_version }}"
+POSTGRES_VERSION = "{{ cookiecutter.postgres_version }}"
+USE_REDIS = "{{ cookiecutter.use_redis }}"
+USE_KAFKA = "{{ cookiecutter.use_kafka }}"
+KAFKA_IMAGE = "{{ cookiecutter.kafka_image }}"
+CI = "{{ cookiecutter.ci }}"
+
+CHOICES = {
+    "python_version": ("3.13", "3.12"),
+    "postgres_version": ("17", "18", "16"),
+    "use_redis": ("y", "n"),
+    "use_kafka": ("y", "n"),
+    "kafka_image": ("apache/kafka-native", "apache/kafka", "confluentinc/cp-kafka"),
+    "ci": ("github+gitlab", "github", "gitlab", "none"),
+}
+DEFAULT_KAFKA_IMAGE = CHOICES["kafka_image"][0]
+# Names a generated package must not take: the project's own top-level test package,
+# and test-runner modules that stdlib_module_names does not list.
+RESERVED_PACKAGE_NAMES = frozenset({"tests", "test", "conftest", "pytest", "migrations"})
+
+SLUG_PATTERN = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+
+
+def slug_error(slug: str) -> str | None:
+    if not SLUG_PATTERN.fullmatch(slug):
+        return (
+            f"project_slug {slug!r} is not kebab-case "
+            "(lower-case letters, digits and single hyphens, starting with a letter)"
+        )
+    return None
+
+
+def package_error(package: str) -> str | None:
+    if not package.isidentifier() or not package.isascii() or package != package.lower():
+        return f"package_name {package!r} is not a lower-case Python identifier"
+    if keyword.iskeyword(package) or keyword.issoftkeyword(package):
+        return f"package_name {package!r} is a Python keyword"
+    if package in sys.stdlib_module_names or package in RESERVED_PACKAGE_NAMES:
+        return f"package_name {package!r} shadows the standard or test module of that name"
+    return None
+
+
+def email_error(email: str) -> str | None:
+    if not EMAIL_PATTERN.fullmatch(email):
+        return f"author_email {email!r} is not an email address"
+    return None
+
+
+def choice_error(answers: dict[str, str]) -> str | None:
+    for name, allowed in CHOICES.items():
+        if answers[name] not in allowed:
+            return f"{name} {answers[name]!r} is not one of: {', '.join(allowed)}"
+    return None
+
+
+def combination_error(answers: dict[str, str]) -> str | None:
+    if answers["use_kafka"] == "n" and answers["kafka_image"] != DEFAULT_KAFKA_IMAGE:
+        return f"kafka_image {answers['kafka_image']!r} was chosen but use_kafka is 'n'"
+    return None
+
+
+def first_error(answers: dict[str, str]) -> str | None:
+    checks = (
+        slug_error(answers["project_slug"]),
+        package_error(answers["package_name"]),
+        email_error(answers["author_email"]),
+        choice_error(answers),
+        combination_error(answers),
+    )
+    return next((error for error in checks if error), None)
+
+
+def main() -> None:
+    error = first_error(
+        {
+            "project_slug": PROJECT_SLUG,
+            "package_name": PACKAGE_NAME,
+            "author_email": AUTHOR_EMAIL,
+            "python_version": PYTHON_VERSION,
+            "postgres_version": POSTGRES_VERSION,
+            "use_redis": USE_REDIS,
+            "use_kafka": USE_KAFKA,
+            "kafka_image": KAFKA_IMAGE,
+            "ci": CI,
+        }
+    )
+    if error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

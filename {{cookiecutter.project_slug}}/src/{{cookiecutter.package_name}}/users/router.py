@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+
+{%- if cookiecutter.use_redis == "y" %}
+
+from {{ cookiecutter.package_name }}.cache import CacheDep
+{%- endif %}
+from {{ cookiecutter.package_name }}.db import SessionDep
+{%- if cookiecutter.use_kafka == "y" %}
+from {{ cookiecutter.package_name }}.events import EventPublisherDep
+{%- endif %}
+from {{ cookiecutter.package_name }}.users import service
+from {{ cookiecutter.package_name }}.users.models import User
+from {{ cookiecutter.package_name }}.users.schemas import (
+    MAX_PAGE_SIZE,
+    UserCreate,
+    UserPage,
+    UserPublic,
+    UserUpdate,
+)
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+def user_cache_key(user_id: int) -> str:
+    return f"users:{user_id}"
+
+
+def email_conflict(error: service.EmailAlreadyRegisteredError) -> HTTPException:
+    return HTTPException(
+        status_code=status.HTTP_409_CONFLICT,
+        detail=[{"loc": ["body", "email"], "msg": str(error), "type": "conflict"}],
+    )
+
+
+async def valid_user_id(user_id: int, session: SessionDep) -> User:
+    user = await service.get_user(session=session, user_id=user_id)
+    if user is None:
+        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="user not found")
+    return user
+
+
+ValidUserDep = Annotated[User, Depends(valid_user_id)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=UserPublic)
+async def create_user(
+    data: UserCreate,
+    session: SessionDep,
+{%- if cookiecutter.use_kafka == "y" %}
+    events: EventPublisherDep,
+{%- endif %}
+) -> User:
+    try:
+        user = await service.create_user(session=session, data=data)
+    except service.EmailAlreadyRegisteredError as error:
+        raise email_conflict(error) from error
+    await session.commit()
+{%- if cookiecutter.use_kafka == "y" %}
+    await events.publish_user_created(user_id=user.id, email=user.email)
+{%- endif %}
+    return user
+
+
+@router.get("", response_model=UserPage)
+async def list_users(
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> UserPage:
+    users = await service.list_users(session=session, limit=limit, offset=offset)
+    return UserPage(
+        items=[UserPublic.model_validate(user) for user in users],
+        total=await service.count_users(session=session),
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/{user_id}", response_model=UserPublic)
+async def read_user(
+    user_id: int,
+    session: SessionDep,
+{%- if cookiecutter.use_redis == "y" %}
+    cache: CacheDep,
+{%- endif %}
+) -> UserPublic:
+{%- if cookiecutter.use_redis == "y" %}
+    if cached := await cache.get(user_cache_key(user_id)):
+        return UserPublic.model_validate_json(cached)
+{%- endif %}
+    user = UserPublic.model_validate(await valid_user_id(user_id, session))
+{%- if cookiecutter.use_redis == "y" %}
+    await cache.set(user_cache_key(user_id), user.model_dump_json())
+{%- endif %}
+    return user
+
+
+@router.patch("/{user_id}", response_model=UserPublic)
+async def update_user(
+    data: UserUpdate,
+    user: ValidUserDep,
+    session: SessionDep,
+{%- if cookiecutter.use_redis == "y" %}
+    cache: CacheDep,
+{%- endif %}
+) -> User:
+    try:
+        await service.update_user(session=session, user=user, data=data)
+    except service.EmailAlreadyRegisteredError as error:
+        raise email_conflict(error) from error
+    await session.commit()
+{%- if cookiecutter.use_redis == "y" %}
+    await cache.delete(user_cache_key(user.id))
+{%- endif %}
+    return user

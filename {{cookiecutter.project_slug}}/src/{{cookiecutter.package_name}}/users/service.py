@@ -1,0 +1,70 @@
+"""User use cases on an `AsyncSession`; callers decide when to commit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from {{ cookiecutter.package_name }}.users.models import EMAIL_UNIQUE_CONSTRAINT, User
+from {{ cookiecutter.package_name }}.users.schemas import UserCreate, UserUpdate
+
+
+class EmailAlreadyRegisteredError(Exception):
+    def __init__(self, email: str) -> None:
+        super().__init__(f"a user with email {email!r} already exists")
+        self.email = email
+
+
+def _violated_constraint(error: IntegrityError) -> str | None:
+    diagnostics = getattr(error.orig, "diag", None)
+    return getattr(diagnostics, "constraint_name", None)
+
+
+async def _save_guarding_email(
+    session: AsyncSession, email: str, change: Callable[[], object]
+) -> None:
+    # The unique constraint decides, not a SELECT beforehand: two concurrent requests
+    # would both pass a pre-check. The change is made inside the savepoint (begin_nested
+    # flushes what is pending before it opens one), so a conflict rolls back only the change
+    # and the caller's transaction stays usable.
+    try:
+        async with session.begin_nested():
+            change()
+    except IntegrityError as error:
+        if _violated_constraint(error) == EMAIL_UNIQUE_CONSTRAINT:
+            raise EmailAlreadyRegisteredError(email) from error
+        raise
+
+
+async def create_user(*, session: AsyncSession, data: UserCreate) -> User:
+    user = User(email=data.email, full_name=data.full_name)
+    await _save_guarding_email(session, data.email, lambda: session.add(user))
+    return user
+
+
+async def get_user(*, session: AsyncSession, user_id: int) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def list_users(*, session: AsyncSession, limit: int, offset: int) -> Sequence[User]:
+    result = await session.scalars(select(User).order_by(User.id).limit(limit).offset(offset))
+    return result.all()
+
+
+async def count_users(*, session: AsyncSession) -> int:
+    return await session.scalar(select(func.count()).select_from(User)) or 0
+
+
+async def update_user(*, session: AsyncSession, user: User, data: UserUpdate) -> User:
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+
+    def apply_changes() -> None:
+        for field, value in changes.items():
+            setattr(user, field, value)
+
+    await _save_guarding_email(session, changes.get("email", user.email), apply_changes)
+    await session.refresh(user)
+    return user

@@ -1,0 +1,37 @@
+import pytest
+from httpx import AsyncClient
+
+from {{ cookiecutter.package_name }}.config import DatabaseSettings, Settings
+from {{ cookiecutter.package_name }}.main import create_app
+from tests.support.app import app_client
+
+pytestmark = pytest.mark.integration
+
+
+async def test_live(client: AsyncClient) -> None:
+    response = await client.get("/health/live")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+async def test_ready_when_every_dependency_answers(client: AsyncClient) -> None:
+    response = await client.get("/health/ready")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ready"
+    assert set(body["checks"]) == { {{- '"postgres"' }}{% if cookiecutter.use_redis == "y" %}, "redis"{% endif %}{% if cookiecutter.use_kafka == "y" %}, "kafka"{% endif %}}
+    assert set(body["checks"].values()) == {"ok"}
+
+
+async def test_ready_is_503_naming_the_unreachable_database(settings: Settings) -> None:
+    unreachable = DatabaseSettings(url="postgresql://app:Xk39-unused@127.0.0.1:1/app")
+    app = create_app(settings.model_copy(update={"database": unreachable}))
+
+    async with app_client(app) as client:
+        response = await client.get("/health/ready")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["postgres"].startswith("error")
+    assert [name for name, result in body["checks"].items() if result != "ok"] == ["postgres"]

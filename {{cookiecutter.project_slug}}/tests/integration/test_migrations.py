@@ -1,0 +1,46 @@
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from alembic import command
+from sqlalchemy.engine import make_url
+
+from tests.support.databases import (
+    alembic_config,
+    create_database,
+    drop_database,
+    unique_database_name,
+)
+from tests.support.endpoints import ServiceEndpoints
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def empty_database(services: ServiceEndpoints) -> Iterator[str]:
+    name = unique_database_name("empty")
+    yield create_database(services.postgres_url, name)
+    drop_database(services.postgres_url, name)
+
+
+def tables(database_url: str) -> set[str]:
+    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn) as connection:
+        rows = connection.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        ).fetchall()
+    return {row[0] for row in rows} - {"alembic_version"}
+
+
+def test_upgrade_matches_the_models_and_downgrade_reverses_it(empty_database: str) -> None:
+    config = alembic_config(empty_database)
+
+    command.upgrade(config, "head")
+    command.check(config)  # raises when the models and the migrations disagree
+    assert tables(empty_database) == { {{- '"users"' }}{% if cookiecutter.use_kafka == "y" %}, "user_events"{% endif %}}
+
+    command.downgrade(config, "base")
+    assert tables(empty_database) == set()
+
+    command.upgrade(config, "head")
+    command.check(config)

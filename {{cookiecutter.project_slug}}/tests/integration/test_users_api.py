@@ -1,0 +1,78 @@
+import pytest
+from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.support.factories import UserFactory, create
+
+pytestmark = pytest.mark.integration
+
+
+async def test_create_user_returns_201_with_the_user(client: AsyncClient) -> None:
+    response = await client.post("/users", json={"email": "Ada@Example.com", "full_name": "Ada"})
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["email"] == "ada@example.com"
+    assert body["full_name"] == "Ada"
+    assert isinstance(body["id"], int)
+
+
+async def test_duplicate_email_is_409_naming_email(client: AsyncClient) -> None:
+    first = await client.post("/users", json={"email": "ada@example.com", "full_name": "Ada"})
+    second = await client.post("/users", json={"email": "ADA@example.com", "full_name": "Other"})
+
+    assert first.status_code == 201
+    assert second.status_code == 409
+    assert second.json()["detail"][0]["loc"] == ["body", "email"]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{"email": "nope", "full_name": "Ada"}, {"full_name": "Ada"}, {"email": "ada@example.com"}],
+)
+async def test_invalid_payload_is_422(client: AsyncClient, payload: dict[str, str]) -> None:
+    response = await client.post("/users", json=payload)
+    assert response.status_code == 422
+
+
+async def test_get_user(client: AsyncClient, db_session: AsyncSession) -> None:
+    user = await create(UserFactory, db_session, email="grace@example.com")
+
+    found = await client.get(f"/users/{user.id}")
+    missing = await client.get(f"/users/{user.id + 1000}")
+
+    assert found.status_code == 200
+    assert found.json()["email"] == "grace@example.com"
+    assert missing.status_code == 404
+
+
+async def test_list_pages_in_a_stable_order(client: AsyncClient, db_session: AsyncSession) -> None:
+    ids = [(await create(UserFactory, db_session)).id for _ in range(5)]
+
+    first = (await client.get("/users", params={"limit": 2})).json()
+    rest = (await client.get("/users", params={"limit": 10, "offset": 2})).json()
+
+    assert [user["id"] for user in first["items"]] == ids[:2]
+    assert [user["id"] for user in rest["items"]] == ids[2:]
+    assert first["total"] == rest["total"] == 5
+
+
+@pytest.mark.parametrize("params", [{"limit": 101}, {"limit": 0}, {"offset": -1}])
+async def test_list_refuses_unbounded_pages(client: AsyncClient, params: dict[str, int]) -> None:
+    response = await client.get("/users", params=params)
+    assert response.status_code == 422
+
+
+async def test_patch_user(client: AsyncClient, db_session: AsyncSession) -> None:
+    user = await create(UserFactory, db_session, full_name="Ada")
+    taken = await create(UserFactory, db_session, email="taken@example.com")
+
+    renamed = await client.patch(f"/users/{user.id}", json={"full_name": "Ada King"})
+    conflict = await client.patch(f"/users/{user.id}", json={"email": taken.email})
+    missing = await client.patch(f"/users/{taken.id + 1000}", json={"full_name": "Nobody"})
+
+    assert renamed.status_code == 200
+    assert renamed.json()["full_name"] == "Ada King"
+    assert conflict.status_code == 409
+    assert conflict.json()["detail"][0]["loc"] == ["body", "email"]
+    assert missing.status_code == 404

@@ -1,0 +1,53 @@
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from {{ cookiecutter.package_name }}.users import service
+from {{ cookiecutter.package_name }}.users.models import User
+from {{ cookiecutter.package_name }}.users.schemas import UserCreate, UserUpdate
+from tests.support.factories import UserFactory, create
+
+pytestmark = pytest.mark.integration
+
+
+async def test_created_user_is_stored(db_session: AsyncSession) -> None:
+    created = await service.create_user(
+        session=db_session, data=UserCreate(email="ada@example.com", full_name="Ada")
+    )
+    db_session.expunge_all()
+
+    stored = await service.get_user(session=db_session, user_id=created.id)
+
+    assert stored is not None
+    assert (stored.email, stored.full_name) == ("ada@example.com", "Ada")
+
+
+async def test_unique_email_is_enforced_by_the_database(db_session: AsyncSession) -> None:
+    await create(UserFactory, db_session, email="ada@example.com")
+
+    with pytest.raises(service.EmailAlreadyRegisteredError):
+        await service.create_user(
+            session=db_session, data=UserCreate(email="ada@example.com", full_name="Twin")
+        )
+
+    # The failed insert was rolled back to its savepoint: the session is still usable.
+    count = await db_session.scalar(select(func.count()).select_from(User))
+    assert count == 1
+
+
+async def test_update_to_a_taken_email_is_refused(db_session: AsyncSession) -> None:
+    user = await create(UserFactory, db_session)
+    taken = await create(UserFactory, db_session)
+
+    with pytest.raises(service.EmailAlreadyRegisteredError):
+        await service.update_user(session=db_session, user=user, data=UserUpdate(email=taken.email))
+
+
+@pytest.mark.parametrize("attempt", [1, 2])
+async def test_commits_do_not_leak_between_tests(db_session: AsyncSession, attempt: int) -> None:
+    # Both runs commit the same email; without the rollback the second one would conflict.
+    await service.create_user(
+        session=db_session, data=UserCreate(email="same@example.com", full_name=f"Run {attempt}")
+    )
+    await db_session.commit()
+    assert await service.count_users(session=db_session) == 1

@@ -1,0 +1,92 @@
+"""PostgreSQL for tests: the migrated template, clones of it, and the rolled-back session."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import psycopg
+from alembic import command
+from alembic.config import Config
+from psycopg import sql
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_DATABASE = "template_migrated"
+CLONE_ATTEMPTS = 20
+
+
+def with_database(server_url: str, name: str) -> str:
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def _libpq_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config(PROJECT_ROOT / "alembic.ini")
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    config.attributes["configure_logging"] = False
+    return config
+
+
+def create_database(server_url: str, name: str, *, template: str = "template0") -> str:
+    """(Re)create database `name` as a copy of `template`; return its URL."""
+    identifier = sql.Identifier(name)
+    with psycopg.connect(_libpq_dsn(server_url), autocommit=True) as connection:
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(identifier))
+        statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            identifier, sql.Identifier(template)
+        )
+        for attempt in range(CLONE_ATTEMPTS):
+            try:
+                connection.execute(statement)
+                break
+            except psycopg.errors.ObjectInUse:
+                # Another worker is cloning the same template at this instant.
+                if attempt == CLONE_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05)
+    return with_database(server_url, name)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    with psycopg.connect(_libpq_dsn(server_url), autocommit=True) as connection:
+        connection.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def build_template(server_url: str) -> str:
+    """Migrate an empty database to head once; every test database is cloned from it."""
+    url = create_database(server_url, TEMPLATE_DATABASE)
+    command.upgrade(alembic_config(url), "head")
+    return TEMPLATE_DATABASE
+
+
+def unique_database_name(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+@asynccontextmanager
+async def rolled_back_session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session inside a transaction that is always rolled back.
+
+    `create_savepoint` turns the code's own commit()/rollback() into savepoint operations,
+    so code under test that commits still leaves nothing behind.
+    """
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        session = AsyncSession(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        try:
+            yield session
+        finally:
+            await session.close()
+            await transaction.rollback()

@@ -1,0 +1,201 @@
+"""Kafka for tests: the container classes, a topic per test, and bounded waits."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tarfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from io import BytesIO
+from typing import Any, Self
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
+from testcontainers.community.kafka import KafkaContainer
+from testcontainers.core.container import DockerContainer
+from testcontainers.core.wait_strategies import LogMessageWaitStrategy
+
+DEADLINE_SECONDS = 15.0
+
+
+class ApacheKafkaContainer(DockerContainer):
+    """Single-node KRaft Kafka for the apache/kafka and apache/kafka-native images.
+
+    Modelled on testcontainers-java's org.testcontainers.kafka.KafkaContainer: the command
+    waits for a start script, written once the mapped port is known, that exports
+    KAFKA_ADVERTISED_LISTENERS and runs the image's own /etc/kafka/docker/run.
+    """
+
+    PORT = 9092
+    START_SCRIPT = "/tmp/testcontainers_start.sh"
+
+    def __init__(self, image: str) -> None:
+        super().__init__(image)
+        self.with_exposed_ports(self.PORT)
+        self.with_envs(
+            CLUSTER_ID="4L6g3nShT-eMCtK--X86sw",
+            KAFKA_NODE_ID="1",
+            KAFKA_PROCESS_ROLES="broker,controller",
+            KAFKA_LISTENERS=(
+                "PLAINTEXT://0.0.0.0:9092,BROKER://0.0.0.0:9093,CONTROLLER://0.0.0.0:9094"
+            ),
+            KAFKA_LISTENER_SECURITY_PROTOCOL_MAP=(
+                "BROKER:PLAINTEXT,PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+            ),
+            KAFKA_INTER_BROKER_LISTENER_NAME="BROKER",
+            KAFKA_CONTROLLER_LISTENER_NAMES="CONTROLLER",
+            KAFKA_CONTROLLER_QUORUM_VOTERS="1@localhost:9094",
+            KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR="1",
+            KAFKA_OFFSETS_TOPIC_NUM_PARTITIONS="1",
+            KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR="1",
+            KAFKA_TRANSACTION_STATE_LOG_MIN_ISR="1",
+            KAFKA_LOG_FLUSH_INTERVAL_MESSAGES=str(2**63 - 1),
+            KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS="0",
+        )
+        self.with_command(
+            [
+                "sh",
+                "-c",
+                f"while [ ! -f {self.START_SCRIPT} ]; do sleep 0.1; done; {self.START_SCRIPT}",
+            ]
+        )
+
+    def start(self, timeout: int = 60) -> Self:
+        super().start()
+        self._write_start_script()
+        LogMessageWaitStrategy(r".*Transitioning from RECOVERY to RUNNING.*").with_startup_timeout(
+            timeout
+        ).wait_until_ready(self)
+        return self
+
+    def get_bootstrap_server(self) -> str:
+        return f"{self.get_container_host_ip()}:{self.get_exposed_port(self.PORT)}"
+
+    def _write_start_script(self) -> None:
+        advertised = f"PLAINTEXT://{self.get_bootstrap_server()},BROKER://$(hostname -i):9093"
+        script = (
+            f"#!/bin/bash\nexport KAFKA_ADVERTISED_LISTENERS={advertised}\n/etc/kafka/docker/run\n"
+        ).encode()
+        archive = BytesIO()
+        with tarfile.open(fileobj=archive, mode="w") as tar:
+            entry = tarfile.TarInfo(self.START_SCRIPT.lstrip("/"))
+            entry.size, entry.mode, entry.mtime = len(script), 0o755, int(time.time())
+            tar.addfile(entry, BytesIO(script))
+        self.get_wrapped_container().put_archive("/", archive.getvalue())
+
+
+KafkaTestContainer = KafkaContainer | ApacheKafkaContainer
+
+
+def kafka_container(image: str) -> KafkaTestContainer:
+    """Confluent images keep testcontainers' own KRaft KafkaContainer; Apache ones use ours."""
+    if image.rpartition(":")[0].endswith("cp-kafka"):
+        return KafkaContainer(image).with_kraft()
+    return ApacheKafkaContainer(image)
+
+
+async def supports_idempotent_producer(bootstrap_servers: str) -> bool:
+    """Whether the broker grants producer ids: every real Kafka does, so the app's default
+    (idempotence on) is what the suite exercises; a broker without it is reported and the
+    suite falls back, rather than failing every publish."""
+    topic = await create_topic(bootstrap_servers, prefix="capabilities")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, enable_idempotence=True)
+    try:
+        async with asyncio.timeout(DEADLINE_SECONDS):
+            await producer.start()  # asks for a producer id
+            await producer.send_and_wait(topic.name, b"probe")
+    except (KafkaError, TimeoutError):
+        return False
+    finally:
+        with contextlib.suppress(KafkaError):
+            await producer.stop()
+    return True
+
+
+@dataclass(frozen=True)
+class KafkaTopic:
+    """A topic of its own for one test, and a consumer group of its own to read it with."""
+
+    bootstrap_servers: str
+    name: str
+    group_id: str
+
+
+async def create_topic(bootstrap_servers: str, *, prefix: str = "test") -> KafkaTopic:
+    """Create a unique topic explicitly and wait until every partition has a leader."""
+    suffix = uuid.uuid4().hex[:12]
+    topic = KafkaTopic(bootstrap_servers, f"{prefix}.{suffix}", f"{prefix}-group-{suffix}")
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic.name, num_partitions=1, replication_factor=1)])
+
+        async def has_leaders() -> bool:
+            described: list[dict[str, Any]] = await admin.describe_topics([topic.name])
+            partitions = described[0].get("partitions") or []
+            return bool(partitions) and all(p.get("leader", -1) >= 0 for p in partitions)
+
+        await eventually(has_leaders, what=f"a leader for every partition of {topic.name}")
+    finally:
+        await admin.close()
+    return topic
+
+
+async def consume(
+    topic: KafkaTopic, count: int, *, within: float = DEADLINE_SECONDS
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Read `count` records from the start of the topic, or fail showing what did arrive."""
+    consumer = AIOKafkaConsumer(
+        topic.name,
+        bootstrap_servers=topic.bootstrap_servers,
+        group_id=topic.group_id,
+        auto_offset_reset="earliest",
+    )
+    received: list[ConsumerRecord[bytes, bytes]] = []
+    deadline = time.monotonic() + within
+    await consumer.start()
+    try:
+        while len(received) < count:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                values = [record.value for record in received]
+                raise AssertionError(
+                    f"expected {count} records on {topic.name} within {within:g}s, "
+                    f"got {len(received)}: {values!r}"
+                )
+            batches = await consumer.getmany(timeout_ms=int(min(remaining, 0.5) * 1000))
+            for records in batches.values():
+                received.extend(records)
+    finally:
+        await consumer.stop()
+    return received
+
+
+async def committed_offset(topic: KafkaTopic, group_id: str) -> int:
+    """How far `group_id` has committed on `topic` (single partition); 0 before any commit."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=topic.bootstrap_servers)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group_id)
+    finally:
+        await admin.close()
+    return sum(max(meta.offset, 0) for tp, meta in offsets.items() if tp.topic == topic.name)
+
+
+async def eventually(
+    condition: Callable[[], Awaitable[bool]],
+    *,
+    what: str,
+    within: float = DEADLINE_SECONDS,
+    interval: float = 0.05,
+) -> None:
+    """Poll `condition` until it holds; fail naming `what` once `within` seconds have passed."""
+    deadline = time.monotonic() + within
+    while not await condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within:g}s waiting for {what}")
+        await asyncio.sleep(interval)

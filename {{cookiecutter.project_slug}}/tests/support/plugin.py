@@ -1,0 +1,174 @@
+"""Pytest hooks that give a run its services: started once, by the process owning the session.
+
+Without xdist that is the only pytest process. With xdist it is the controller: workers
+never start containers, because a worker's Ryuk session would reap them when that worker
+exits, under the other workers' feet. Whether the run needs services is known only after
+collection, which under xdist happens in the workers; each worker flags it in a shared
+directory, and the controller starts the services when the first worker reports its
+collection, before any test is scheduled. Workers read the endpoints from the same directory.
+"""
+
+from __future__ import annotations
+
+{% if cookiecutter.use_kafka == "y" -%}
+import asyncio
+{% endif -%}
+import shutil
+import tempfile
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+import pytest
+
+from tests.support.containers import RunningServices, {% if cookiecutter.use_redis == "y" %}redis_url, {% endif %}start_services
+from tests.support.databases import build_template
+from tests.support.endpoints import ENDPOINTS_PROVIDER, ServiceEndpoints
+from tests.support.images import compose_images
+{%- if cookiecutter.use_kafka == "y" %}
+from tests.support.kafka import supports_idempotent_producer
+{%- endif %}
+
+PLUGIN_NAME = "tc-service-services"
+HANDOFF_DIR_KEY = "tc_service_handoff_dir"
+SERVICES_NEEDED = "services-needed"
+ENDPOINTS_FILE = "endpoints.json"
+LOG_TAIL_LINES = 40
+
+
+class ServicesPlugin:
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.is_worker = hasattr(config, "workerinput")
+        self.is_controller = config.pluginmanager.hasplugin("dsession")
+        self.running: RunningServices | None = None
+        self._endpoints: ServiceEndpoints | None = None
+        self._decided = False
+        if self.is_worker:
+            workerinput: dict[str, Any] = getattr(config, "workerinput")  # noqa: B009
+            self.handoff_dir = Path(workerinput[HANDOFF_DIR_KEY])
+        else:
+            self.handoff_dir = Path(tempfile.mkdtemp(prefix="tc-service-"))
+
+    # -- every process ---------------------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if session.config.option.collectonly:
+            return
+        if not any(item.get_closest_marker("integration") for item in session.items):
+            return
+        if self.is_worker:
+            # Written before xdist reports this worker's collection to the controller.
+            (self.handoff_dir / SERVICES_NEEDED).touch()
+        else:
+            self._start()
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        images = ", ".join(f"{name}={image}" for name, image in compose_images().items())
+        return [f"test services (started once, only if integration tests run): {images}"]
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report: pytest.TestReport = yield
+        if report.failed and item.get_closest_marker("integration") and self._endpoints:
+            for name, tail in container_log_tails(self._endpoints.container_ids).items():
+                title = f"{name} container log (last {LOG_TAIL_LINES} lines)"
+                report.sections.append((title, tail))
+        return report
+
+    def endpoints(self) -> ServiceEndpoints:
+        if self._endpoints is None:
+            path = self.handoff_dir / ENDPOINTS_FILE
+            if not path.exists():
+                pytest.fail("the test services were not started: see the first error of the run")
+            self._endpoints = ServiceEndpoints.read(path)
+        return self._endpoints
+
+    # -- the xdist controller -----------------------------------------------------------
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput[HANDOFF_DIR_KEY] = str(self.handoff_dir)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        if not self._decided and (self.handoff_dir / SERVICES_NEEDED).exists():
+            self._start()
+        self._decided = True
+
+    # -- the process that owns the session ------------------------------------------------
+
+    def _start(self) -> None:
+        self._decided = True
+        images = compose_images()
+        workers = len(self.config.getoption("tx", None) or []) or 1
+        try:
+            self.running = start_services(images, redis_databases=max(16, workers + 1))
+            server_url = self.running.postgres.get_connection_url()
+            template = build_template(server_url)
+        except Exception as error:
+            self._stop()
+            pytest.exit(f"tc-service: {error}", returncode=pytest.ExitCode.INTERRUPTED)
+        self._endpoints = endpoints_of(self.running, images, server_url, template, workers)
+        self._endpoints.write(self.handoff_dir / ENDPOINTS_FILE)
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            started_in = self.running.started_in_seconds
+            timings = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in started_in.items())
+            reporter.write_line(f"test services started ({timings}):")
+            for line in self._endpoints.describe():
+                reporter.write_line(f"  {line}")
+
+    def _stop(self) -> None:
+        if self.running is not None:
+            self.running.stop()
+            self.running = None
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if not self.is_worker:
+            self._stop()
+            shutil.rmtree(self.handoff_dir, ignore_errors=True)
+
+
+def endpoints_of(
+    running: RunningServices, images: dict[str, str], server_url: str, template: str, workers: int
+) -> ServiceEndpoints:
+    return ServiceEndpoints(
+        postgres_url=server_url,
+        template_database=template,
+{%- if cookiecutter.use_redis == "y" %}
+        redis_url=redis_url(running.redis),
+        redis_databases=max(16, workers + 1),
+{%- endif %}
+{%- if cookiecutter.use_kafka == "y" %}
+        kafka_bootstrap_servers=running.kafka.get_bootstrap_server(),
+        kafka_idempotence=asyncio.run(
+            supports_idempotent_producer(running.kafka.get_bootstrap_server())
+        ),
+{%- endif %}
+        images=images,
+        container_ids={name: c.get_container_id() for name, c in running.containers().items()},
+    )
+
+
+def container_log_tails(container_ids: dict[str, str]) -> dict[str, str]:
+    try:
+        client = docker.from_env()
+        containers = {name: client.containers.get(id_) for name, id_ in container_ids.items()}
+        return {
+            name: container.logs(tail=LOG_TAIL_LINES).decode(errors="replace")
+            for name, container in containers.items()
+        }
+    except docker.errors.DockerException as error:
+        return {"docker": f"could not read the container logs: {error}"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    plugin = ServicesPlugin(config)
+    config.pluginmanager.register(plugin, PLUGIN_NAME)
+    config.stash[ENDPOINTS_PROVIDER] = plugin.endpoints

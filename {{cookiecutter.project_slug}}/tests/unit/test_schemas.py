@@ -1,0 +1,30 @@
+import pytest
+from pydantic import ValidationError
+
+from {{ cookiecutter.package_name }}.users.schemas import UserCreate, UserUpdate
+
+
+def test_email_is_lower_cased_and_name_stripped() -> None:
+    user = UserCreate(email="Ada@Example.COM", full_name="  Ada Lovelace ")
+    assert (user.email, user.full_name) == ("ada@example.com", "Ada Lovelace")
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"email": "not-an-email", "full_name": "Ada"}, "email"),
+        ({"full_name": "Ada"}, "email"),
+        ({"email": "ada@example.com"}, "full_name"),
+        ({"email": "ada@example.com", "full_name": ""}, "full_name"),
+        ({"email": "ada@example.com", "full_name": "Ada", "is_admin": True}, "is_admin"),
+    ],
+)
+def test_invalid_create_payload_names_the_field(payload: dict[str, object], field: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        UserCreate.model_validate(payload)
+    assert [error["loc"] for error in raised.value.errors()] == [(field,)]
+
+
+def test_update_keeps_only_the_fields_sent() -> None:
+    update = UserUpdate.model_validate({"full_name": "Ada King"})
+    assert update.model_dump(exclude_unset=True) == {"full_name": "Ada King"}
