@@ -36,7 +36,7 @@ from tests.support.databases import (
     rolled_back_session,
     unique_database_name,
 )
-from tests.support.endpoints import ENDPOINTS_PROVIDER, ServiceEndpoints, worker_index
+from tests.support.endpoints import ENDPOINTS_PROVIDER, ServiceEndpoints{% if cookiecutter.use_redis == "y" %}, worker_index{% endif %}
 {%- if cookiecutter.use_kafka == "y" %}
 from tests.support.kafka import KafkaTopic, create_topic
 {%- endif %}

@@ -27,7 +27,7 @@ def event_settings(settings: Settings, fresh_database: str, kafka_topic: KafkaTo
     kafka = settings.kafka.model_copy(
         update={
             "user_events_topic": kafka_topic.name,
-            "worker_group_id": f"{kafka_topic.group_id}-worker",
+            "worker_group_id": kafka_topic.group_id,
         }
     )
     return settings.model_copy(

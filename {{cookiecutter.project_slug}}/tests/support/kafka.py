@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from io import BytesIO
 from typing import Any, Self
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 from testcontainers.community.kafka import KafkaContainer
@@ -148,11 +148,15 @@ async def create_topic(bootstrap_servers: str, *, prefix: str = "test") -> Kafka
 async def consume(
     topic: KafkaTopic, count: int, *, within: float = DEADLINE_SECONDS
 ) -> list[ConsumerRecord[bytes, bytes]]:
-    """Read `count` records from the start of the topic, or fail showing what did arrive."""
+    """Read `count` records from the start of the topic, or fail showing what did arrive.
+
+    It reads without a consumer group: reading needs none, and it commits nothing that
+    could change what the code under test (which uses `topic.group_id`) sees.
+    """
     consumer = AIOKafkaConsumer(
         topic.name,
         bootstrap_servers=topic.bootstrap_servers,
-        group_id=topic.group_id,
+        group_id=None,
         auto_offset_reset="earliest",
     )
     received: list[ConsumerRecord[bytes, bytes]] = []
@@ -176,14 +180,15 @@ async def consume(
 
 
 async def committed_offset(topic: KafkaTopic, group_id: str) -> int:
-    """How far `group_id` has committed on `topic` (single partition); 0 before any commit."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=topic.bootstrap_servers)
-    await admin.start()
+    """How far `group_id` has committed on the topic's partition 0; 0 before any commit."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=topic.bootstrap_servers, group_id=group_id, enable_auto_commit=False
+    )
+    await consumer.start()
     try:
-        offsets = await admin.list_consumer_group_offsets(group_id)
+        return await consumer.committed(TopicPartition(topic.name, 0)) or 0
     finally:
-        await admin.close()
-    return sum(max(meta.offset, 0) for tp, meta in offsets.items() if tp.topic == topic.name)
+        await consumer.stop()
 
 
 async def eventually(

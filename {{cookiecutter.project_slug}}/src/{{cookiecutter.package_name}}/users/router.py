@@ -4,10 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
-{%- if cookiecutter.use_redis == "y" %}
-
+{% if cookiecutter.use_redis == "y" -%}
 from {{ cookiecutter.package_name }}.cache import CacheDep
-{%- endif %}
+{% endif -%}
 from {{ cookiecutter.package_name }}.db import SessionDep
 {%- if cookiecutter.use_kafka == "y" %}
 from {{ cookiecutter.package_name }}.events import EventPublisherDep
