@@ -84,7 +84,6 @@ def fresh_database(services: ServiceEndpoints) -> Iterator[str]:
 @pytest.fixture
 async def redis_url(services: ServiceEndpoints, worker_id: str) -> AsyncIterator[str]:
     """This worker's own Redis database, flushed after the test."""
-    assert services.redis_url is not None
     index = worker_index(worker_id) + 1
     assert index < services.redis_databases, "more xdist workers than Redis databases"
     url = f"{services.redis_url}/{index}"
@@ -104,14 +103,12 @@ async def redis_client(redis_url: str) -> AsyncIterator[Redis]:
 @pytest.fixture(scope="session")
 async def worker_kafka_topic(services: ServiceEndpoints, worker_id: str) -> KafkaTopic:
     """The topic the app publishes to in ordinary tests: one per worker."""
-    assert services.kafka_bootstrap_servers is not None
     return await create_topic(services.kafka_bootstrap_servers, prefix=f"app-{worker_id}")
 
 
 @pytest.fixture
 async def kafka_topic(services: ServiceEndpoints) -> KafkaTopic:
     """A topic and consumer group of this test's own."""
-    assert services.kafka_bootstrap_servers is not None
     return await create_topic(services.kafka_bootstrap_servers)
 {%- endif %}
 

@@ -62,10 +62,15 @@ class TunedPostgresContainer(PostgresContainer):
 {%- if cookiecutter.use_redis == "y" %}
 
 
-def redis_container(image: str, databases: int) -> RedisContainer:
-    """Redis without persistence, with a logical database for every xdist worker."""
+def redis_databases(workers: int) -> int:
+    """A logical database for every xdist worker, the first one left to the app's default."""
+    return max(16, workers + 1)
+
+
+def redis_container(image: str, workers: int) -> RedisContainer:
+    """Redis without persistence."""
     return RedisContainer(image).with_command(
-        f"redis-server --databases {databases} --save '' --appendonly no"
+        f"redis-server --databases {redis_databases(workers)} --save '' --appendonly no"
     )
 
 
@@ -120,7 +125,7 @@ def _start_timed(container: DockerContainer) -> float:
     return time.perf_counter() - started
 
 
-def start_services(images: dict[str, str], redis_databases: int) -> RunningServices:
+def start_services(images: dict[str, str], workers: int) -> RunningServices:
     """Start every service in parallel threads, so a cold start costs about the slowest one."""
     ensure_docker()
     if not testcontainers_config.ryuk_disabled:
@@ -128,7 +133,7 @@ def start_services(images: dict[str, str], redis_databases: int) -> RunningServi
     services = RunningServices(
         postgres=TunedPostgresContainer(images["postgres"]),
 {%- if cookiecutter.use_redis == "y" %}
-        redis=redis_container(images["redis"], redis_databases),
+        redis=redis_container(images["redis"], workers),
 {%- endif %}
 {%- if cookiecutter.use_kafka == "y" %}
         kafka=kafka_container(images["kafka"]),

@@ -15,10 +15,14 @@ import pytest
 class ServiceEndpoints:
     postgres_url: str
     template_database: str
-    redis_url: str | None = None
-    redis_databases: int = 0
-    kafka_bootstrap_servers: str | None = None
-    kafka_idempotence: bool = False
+{%- if cookiecutter.use_redis == "y" %}
+    redis_url: str
+    redis_databases: int
+{%- endif %}
+{%- if cookiecutter.use_kafka == "y" %}
+    kafka_bootstrap_servers: str
+    kafka_idempotence: bool
+{%- endif %}
     images: dict[str, str] = field(default_factory=dict)
     container_ids: dict[str, str] = field(default_factory=dict)
 
@@ -32,12 +36,18 @@ class ServiceEndpoints:
     def describe(self) -> list[str]:
         addresses = {
             "postgres": self.postgres_url.rpartition("@")[2],
+{%- if cookiecutter.use_redis == "y" %}
             "redis": self.redis_url,
+{%- endif %}
+{%- if cookiecutter.use_kafka == "y" %}
             "kafka": self.kafka_bootstrap_servers,
+{%- endif %}
         }
         lines = [f"{name}: {image} at {addresses[name]}" for name, image in self.images.items()]
-        if self.kafka_bootstrap_servers and not self.kafka_idempotence:
+{%- if cookiecutter.use_kafka == "y" %}
+        if not self.kafka_idempotence:
             lines.append("kafka: this broker grants no producer ids; idempotence is off in tests")
+{%- endif %}
         return lines
 
 

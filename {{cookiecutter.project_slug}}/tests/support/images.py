@@ -18,41 +18,42 @@ from testcontainers.core.config import testcontainers_config
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = PROJECT_ROOT / "compose.yaml"
-TEST_SERVICES = ("postgres", "redis", "kafka")
 
 
 def compose_images(compose_file: Path = COMPOSE_FILE) -> dict[str, str]:
-    """The image of each test service that compose.yaml declares, by service name."""
+    """The image of every compose service that runs one (the app's services are built)."""
     services = yaml.safe_load(compose_file.read_text())["services"]
-    return {name: services[name]["image"] for name in TEST_SERVICES if name in services}
-
-
-def ryuk_image() -> str:
-    return testcontainers_config.ryuk_image
+    return {name: spec["image"] for name, spec in services.items() if "image" in spec}
 
 
 def images_to_pull(compose_file: Path = COMPOSE_FILE) -> list[str]:
-    return [*compose_images(compose_file).values(), ryuk_image()]
+    """The compose images plus the reaper (Ryuk) of the pinned testcontainers."""
+    return [*compose_images(compose_file).values(), testcontainers_config.ryuk_image]
 
 
-def pull_one(client: docker.DockerClient, reference: str) -> float:
+def ensure_image(client: docker.DockerClient, reference: str) -> str:
+    """Pull `reference` unless the engine has it already (tags here are pinned)."""
     started = time.perf_counter()
-    client.images.pull(reference)  # the SDK splits the tag (or digest) off the reference
-    return time.perf_counter() - started
+    try:
+        client.images.get(reference)
+        return f"present {reference}"
+    except docker.errors.ImageNotFound:
+        client.images.pull(reference)  # the SDK splits the tag (or digest) off the reference
+    return f"pulled  {reference} in {time.perf_counter() - started:.1f}s"
 
 
 def pull(references: list[str]) -> int:
-    """Pull every reference in parallel; one line per image; 1 if any pull failed."""
+    """Ensure every reference in parallel, one line per image; 1 if any could not be pulled."""
     client = docker.from_env()
     failures = 0
-    with ThreadPoolExecutor(max_workers=len(references) or 1) as pool:
-        futures = {reference: pool.submit(pull_one, client, reference) for reference in references}
+    with ThreadPoolExecutor(max_workers=max(len(references), 1)) as pool:
+        futures = {ref: pool.submit(ensure_image, client, ref) for ref in references}
         for reference, future in futures.items():
             try:
-                print(f"pulled {reference} in {future.result():.1f}s", flush=True)
+                print(future.result(), flush=True)
             except docker.errors.DockerException as error:
                 failures += 1
-                print(f"FAILED to pull {reference}: {error}", file=sys.stderr, flush=True)
+                print(f"FAILED  {reference}: {error}", file=sys.stderr, flush=True)
     return 1 if failures else 0
 
 
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.support.images")
     parser.add_argument("command", choices=["list", "pull"])
     parser.add_argument("--compose-file", type=Path, default=COMPOSE_FILE)
-    parser.add_argument("references", nargs="*", help="pull these instead of compose.yaml's")
+    parser.add_argument("references", nargs="*", help="these instead of compose.yaml's images")
     args = parser.parse_args(argv)
     references = args.references or images_to_pull(args.compose_file)
     if args.command == "list":

@@ -23,7 +23,14 @@ import docker
 import docker.errors
 import pytest
 
-from tests.support.containers import RunningServices, {% if cookiecutter.use_redis == "y" %}redis_url, {% endif %}start_services
+from tests.support.containers import (
+    RunningServices,
+{%- if cookiecutter.use_redis == "y" %}
+    redis_databases,
+    redis_url,
+{%- endif %}
+    start_services,
+)
 from tests.support.databases import build_template
 from tests.support.endpoints import ENDPOINTS_PROVIDER, ServiceEndpoints
 from tests.support.images import compose_images
@@ -108,7 +115,7 @@ class ServicesPlugin:
         images = compose_images()
         workers = len(self.config.getoption("tx", None) or []) or 1
         try:
-            self.running = start_services(images, redis_databases=max(16, workers + 1))
+            self.running = start_services(images, workers)
             server_url = self.running.postgres.get_connection_url()
             template = build_template(server_url)
         except Exception as error:
@@ -143,7 +150,7 @@ def endpoints_of(
         template_database=template,
 {%- if cookiecutter.use_redis == "y" %}
         redis_url=redis_url(running.redis),
-        redis_databases=max(16, workers + 1),
+        redis_databases=redis_databases(workers),
 {%- endif %}
 {%- if cookiecutter.use_kafka == "y" %}
         kafka_bootstrap_servers=running.kafka.get_bootstrap_server(),

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import bake
+
+collect_ignore = ["snapshots"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-snapshot",
+        action="store_true",
+        help="rewrite tests/snapshots/default from a fresh bake of the defaults",
+    )
+
+
+@pytest.fixture(scope="session")
+def baked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Bakes shared by the tests of one process, keyed by matrix id."""
+    return {}
+
+
+@pytest.fixture
+def bake_once(
+    baked: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Callable[..., Path]:
+    def bake_cached(matrix_key: str, **overrides: str) -> Path:
+        if matrix_key not in baked:
+            baked[matrix_key] = bake(tmp_path_factory.mktemp("bake"), **overrides)
+        return baked[matrix_key]
+
+    return bake_cached

@@ -1,0 +1,76 @@
+"""Baking the template and running commands in the result."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from cookiecutter.main import cookiecutter
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[1]
+SNAPSHOT_DIR = Path(__file__).resolve().parent / "snapshots" / "default"
+
+# Every option value at least once, and the extremes. Test ids are `key:value`.
+MATRIX: list[dict[str, str]] = [
+    {},
+    {"use_redis": "n", "use_kafka": "n"},
+    {"use_redis": "n"},
+    {"use_kafka": "n"},
+    {"kafka_image": "apache/kafka"},
+    {"kafka_image": "confluentinc/cp-kafka"},
+    {"python_version": "3.12"},
+    {"postgres_version": "18"},
+    {"postgres_version": "16"},
+    {"ci": "github"},
+    {"ci": "gitlab"},
+    {"ci": "none", "python_version": "3.12", "use_redis": "n", "use_kafka": "n"},
+]
+
+
+def matrix_id(overrides: dict[str, str]) -> str:
+    return "-".join(f"{key}:{value}" for key, value in overrides.items()) or "defaults"
+
+
+def bake(output_dir: Path, **overrides: str) -> Path:
+    """Bake the template with its defaults plus `overrides`; return the project directory."""
+    return Path(
+        cookiecutter(
+            str(TEMPLATE_DIR), no_input=True, extra_context=overrides, output_dir=str(output_dir)
+        )
+    )
+
+
+def uv_env() -> dict[str, str]:
+    """uv must find the machine's interpreters and never download one."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("VIRTUAL_ENV")}
+    env.setdefault("UV_PYTHON_DOWNLOADS", "never")
+    return env
+
+
+def run(
+    project: Path, *command: str, env: dict[str, str] | None = None, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command,
+        cwd=project,
+        env={**uv_env(), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def text_files(project: Path) -> dict[str, str]:
+    """Every file of the project that is text, by path relative to the project."""
+    files = {}
+    for path in sorted(project.rglob("*")):
+        if path.is_file() and not {".venv", "__pycache__", ".mypy_cache", ".ruff_cache"} & set(
+            path.relative_to(project).parts
+        ):
+            try:
+                files[path.relative_to(project).as_posix()] = path.read_text()
+            except UnicodeDecodeError:
+                continue
+    return files
