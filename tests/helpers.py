@@ -28,6 +28,14 @@ MATRIX: list[dict[str, str]] = [
 ]
 
 
+# The bakes whose own suites the integration tests run (and whose images CI must provide).
+SUITE_BAKES: list[dict[str, str]] = [
+    {},
+    {"use_redis": "n", "use_kafka": "n"},
+    {"kafka_image": "confluentinc/cp-kafka"},
+]
+
+
 def matrix_id(overrides: dict[str, str]) -> str:
     return "-".join(f"{key}:{value}" for key, value in overrides.items()) or "defaults"
 
@@ -74,3 +82,10 @@ def text_files(project: Path) -> dict[str, str]:
             except UnicodeDecodeError:
                 continue
     return files
+
+
+def project_images(project: Path) -> list[str]:
+    """What the generated project says its suite needs: compose.yaml's images and Ryuk's."""
+    result = run(project, "uv", "run", "--quiet", "python", "-m", "tests.support.images", "list")
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()

@@ -1,0 +1,30 @@
+"""Print the images the integration tests need, as the generated projects declare them.
+
+`.ci/run` hands these to ../shared/offline-images/provide; no image is listed here.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from tests.helpers import SUITE_BAKES, bake, project_images, run
+
+
+def main() -> int:
+    images: dict[str, None] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for index, overrides in enumerate(SUITE_BAKES):
+            project = bake(Path(scratch) / str(index), **overrides)
+            synced = run(project, "uv", "sync", "--quiet")
+            if synced.returncode != 0:
+                print(synced.stderr, file=sys.stderr)
+                return 1
+            images.update(dict.fromkeys(project_images(project)))
+    print(" ".join(images))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

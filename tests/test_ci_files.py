@@ -1,0 +1,85 @@
+"""The generated CI files are valid and pre-pull the compose.yaml images before pytest."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.helpers import matrix_id
+
+PRE_PULL = "uv run python -m tests.support.images pull"
+PYTEST = "uv run pytest -n auto"
+GITHUB_BAKES = [{}, {"ci": "github", "python_version": "3.12"}]
+GITLAB_BAKES = [{}, {"ci": "gitlab", "python_version": "3.12"}]
+
+
+def tool(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    executable = Path(sys.executable).parent / name
+    return subprocess.run([str(executable), *args], capture_output=True, text=True, check=False)
+
+
+def baked(bake_once: Callable[..., Path], overrides: dict[str, str]) -> Path:
+    return bake_once(matrix_id(overrides), **overrides)
+
+
+def commands(steps: list[Any]) -> list[str]:
+    return [step if isinstance(step, str) else step.get("run", "") for step in steps]
+
+
+@pytest.mark.parametrize("overrides", GITHUB_BAKES, ids=matrix_id)
+def test_github_workflow(overrides: dict[str, str], bake_once: Callable[..., Path]) -> None:
+    project = baked(bake_once, overrides)
+    workflow = project / ".github" / "workflows" / "ci.yml"
+
+    linted = tool("actionlint", "-no-color", str(workflow))
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+    for schema, path in (
+        ("vendor.github-workflows", workflow),
+        ("vendor.dependabot", project / ".github" / "dependabot.yml"),
+    ):
+        checked = tool("check-jsonschema", "--builtin-schema", schema, str(path))
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+
+    text = workflow.read_text()
+    assert "${{ github.workflow }}-${{ github.ref }}" in text  # not eaten by Jinja
+    assert "if: ${{ !cancelled() }}" in text
+    jobs = yaml.safe_load(text)["jobs"]
+    assert all("timeout-minutes" in job for job in jobs.values())
+    assert "services" not in jobs["test"]
+    test_steps = commands(jobs["test"]["steps"])
+    assert test_steps.index(PRE_PULL) < test_steps.index(f"{PYTEST} --junitxml=junit.xml")
+    python_version = overrides.get("python_version", "3.13")
+    assert (project / ".python-version").read_text().strip() == python_version
+
+
+@pytest.mark.parametrize("overrides", GITLAB_BAKES, ids=matrix_id)
+def test_gitlab_ci(overrides: dict[str, str], bake_once: Callable[..., Path]) -> None:
+    project = baked(bake_once, overrides)
+    for schema, path in (
+        ("vendor.gitlab-ci", project / ".gitlab-ci.yml"),
+        ("vendor.renovate", project / "renovate.json"),
+    ):
+        checked = tool("check-jsonschema", "--builtin-schema", schema, str(path))
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+
+    config = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+    test = config["test"]
+    assert test["variables"] == {
+        "DOCKER_HOST": "tcp://docker:2375",
+        "DOCKER_TLS_CERTDIR": "",
+        "TESTCONTAINERS_HOST_OVERRIDE": "docker",
+    }
+    [dind] = test["services"]
+    assert dind["name"].startswith("docker:")
+    assert dind["name"].endswith("-dind")
+    script = commands(test["script"])
+    assert script.index(PRE_PULL) < script.index(f"{PYTEST} --junitxml=junit.xml")
+    assert test["artifacts"]["reports"]["junit"] == "junit.xml"
+    assert config["default"]["cache"]["key"]["files"] == ["uv.lock"]
+    assert config["default"]["image"] == f"python:{overrides.get('python_version', '3.13')}-slim"

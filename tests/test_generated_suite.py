@@ -1,0 +1,139 @@
+"""Bake projects and run their own suites against real containers (needs Docker)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.docker_watch import wait_until, watch_containers
+from tests.helpers import SUITE_BAKES, matrix_id, project_images, run
+
+# One worker runs these, one after another: the container counts read Docker's events
+# by time window, so two suites must not run at once.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("docker")]
+
+SUITES = [pytest.param(overrides, id=matrix_id(overrides)) for overrides in SUITE_BAKES]
+SUMMARY = re.compile(r"^=*\s*(\d+) passed", re.MULTILINE)
+NO_DOCKER = {"DOCKER_HOST": "tcp://127.0.0.1:9"}  # nothing listens there
+
+
+def synced(project: Path) -> Path:
+    result = run(project, "uv", "sync", "--quiet")
+    assert result.returncode == 0, result.stderr
+    return project
+
+
+def pytest_in(
+    project: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return run(project, "uv", "run", "pytest", "-p", "no:cacheprovider", *args, env=env)
+
+
+def compose_images(project: Path) -> set[str]:
+    services = yaml.safe_load((project / "compose.yaml").read_text())["services"]
+    return {spec["image"] for spec in services.values() if "image" in spec}
+
+
+@pytest.mark.parametrize("overrides", SUITES)
+@pytest.mark.parametrize("workers", ["2", "0"], ids=["-n 2", "single process"])
+def test_generated_suite_passes_with_one_container_per_service(
+    overrides: dict[str, str], workers: str, bake_once: Callable[..., Path]
+) -> None:
+    project = synced(bake_once(matrix_id(overrides), **overrides))
+
+    with watch_containers() as activity:
+        result = pytest_in(project, "-n", workers)
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert SUMMARY.search(result.stdout), output
+    assert activity.images() == Counter(project_images(project))  # one each, Ryuk included
+    assert wait_until(lambda: not activity.still_present(), seconds=20), activity.still_present()
+
+
+def test_unit_only_run_starts_no_container(bake_once: Callable[..., Path]) -> None:
+    project = synced(bake_once(matrix_id({})))
+
+    with watch_containers() as activity:
+        result = pytest_in(project, "-n", "2", "-m", "not integration")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert activity.created == []
+
+
+@pytest.mark.parametrize("workers", ["2", "0"], ids=["-n 2", "single process"])
+def test_unreachable_docker_is_one_clear_error(
+    workers: str, bake_once: Callable[..., Path]
+) -> None:
+    project = synced(bake_once(matrix_id({})))
+
+    result = pytest_in(project, "-n", workers, env=NO_DOCKER)
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "Docker is not reachable at tcp://127.0.0.1:9" in output
+    assert "DOCKER_HOST" in output
+    assert "Traceback" not in output
+
+
+def test_a_failing_test_reports_the_container_logs(bake_once: Callable[..., Path]) -> None:
+    project = synced(bake_once(matrix_id({})))
+    failing = project / "tests" / "integration" / "test_deliberately_failing.py"
+    failing.write_text(
+        "import pytest\n\n"
+        "pytestmark = pytest.mark.integration\n\n\n"
+        "async def test_fails(db_session: object) -> None:\n"
+        "    assert False\n"
+    )
+    try:
+        result = pytest_in(project, str(failing.relative_to(project)))
+    finally:
+        failing.unlink()
+
+    assert result.returncode == 1
+    for service in ("postgres", "redis", "kafka"):
+        assert f"{service} container log (last 40 lines)" in result.stdout
+    assert "database system is ready to accept connections" in result.stdout
+
+
+def test_report_header_names_each_service_and_address(bake_once: Callable[..., Path]) -> None:
+    project = synced(bake_once(matrix_id({})))
+
+    result = pytest_in(project, "tests/integration/test_health.py")
+
+    assert result.returncode == 0, result.stdout
+    for image in compose_images(project):
+        assert re.search(rf"^  \w+: {re.escape(image)} at \S+:\d+", result.stdout, re.MULTILINE)
+
+
+def test_pre_pull_succeeds_for_present_images_and_fails_clearly_otherwise(
+    bake_once: Callable[..., Path],
+) -> None:
+    project = synced(bake_once(matrix_id({})))
+
+    present = run(project, "uv", "run", "python", "-m", "tests.support.images", "pull")
+    missing = run(
+        project,
+        "uv",
+        "run",
+        "python",
+        "-m",
+        "tests.support.images",
+        "pull",
+        "registry.invalid/tc-service/absent:1",
+    )
+
+    assert present.returncode == 0, present.stderr
+    pulled = {line.split()[1] for line in present.stdout.splitlines()}
+    [reaper] = pulled - compose_images(project)
+    assert compose_images(project) <= pulled
+    assert reaper.startswith("testcontainers/ryuk:")
+    assert missing.returncode == 1
+    assert "FAILED  registry.invalid/tc-service/absent:1" in missing.stderr
+    assert "Traceback" not in missing.stderr
