@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+import fcntl
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -34,3 +35,13 @@ def bake_once(
         return baked[matrix_key]
 
     return bake_cached
+
+
+@pytest.fixture
+def docker_to_ourselves(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Run one Docker-using test at a time across xdist workers: the container counts read
+    Docker's events by time window, so two generated suites must not run at once."""
+    lock_path = tmp_path_factory.getbasetemp().parent / "docker.lock"
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield

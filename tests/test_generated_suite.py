@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import queue
 import re
+import signal
 import subprocess
+import threading
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -12,11 +16,9 @@ import pytest
 import yaml
 
 from tests.docker_watch import wait_until, watch_containers
-from tests.helpers import SUITE_BAKES, matrix_id, project_images, run
+from tests.helpers import SUITE_BAKES, matrix_id, project_images, run, uv_env
 
-# One worker runs these, one after another: the container counts read Docker's events
-# by time window, so two suites must not run at once.
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("docker")]
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("docker_to_ourselves")]
 
 SUITES = [pytest.param(overrides, id=matrix_id(overrides)) for overrides in SUITE_BAKES]
 SUMMARY = re.compile(r"^=*\s*(\d+) passed", re.MULTILINE)
@@ -137,3 +139,38 @@ def test_pre_pull_succeeds_for_present_images_and_fails_clearly_otherwise(
     assert missing.returncode == 1
     assert "FAILED  registry.invalid/tc-service/absent:1" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_a_killed_run_leaves_no_container_behind(bake_once: Callable[..., Path]) -> None:
+    project = synced(bake_once(matrix_id({})))
+    hanging = project / "tests" / "integration" / "test_hangs.py"
+    hanging.write_text(
+        "import time\n\nimport pytest\n\npytestmark = pytest.mark.integration\n\n\n"
+        "def test_hangs(db_session: object) -> None:\n    time.sleep(300)\n"
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    try:
+        with watch_containers() as activity:
+            run_ = subprocess.Popen(
+                ["uv", "run", "pytest", "-p", "no:cacheprovider", "-n", "2", "tests/integration"],
+                cwd=project,
+                env=uv_env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
+            assert run_.stdout is not None
+            threading.Thread(
+                target=lambda: [lines.put(line) for line in run_.stdout], daemon=True
+            ).start()
+            while "test services started" not in lines.get(timeout=120):
+                pass
+            os.killpg(run_.pid, signal.SIGKILL)  # no teardown, no atexit: only Ryuk can clean up
+            run_.wait(timeout=30)
+    finally:
+        hanging.unlink()
+
+    assert activity.images() == Counter(project_images(project))
+    # Ryuk reaps once its client has been gone for RYUK_RECONNECTION_TIMEOUT (10 s).
+    assert wait_until(lambda: not activity.still_present(), seconds=60), activity.still_present()

@@ -5,7 +5,6 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -14,7 +13,7 @@ from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.users.events import UserCreated, UserEvent
 from {{ cookiecutter.package_name }}.worker import run_worker
 from tests.support.app import app_client
-from tests.support.kafka import KafkaTopic, committed_offset, consume, eventually
+from tests.support.kafka import KafkaTopic, committed_offset, consume, eventually, produce
 
 pytestmark = pytest.mark.integration
 
@@ -63,15 +62,6 @@ async def worker_consumes(settings: Settings, topic: KafkaTopic, deliveries: int
         await eventually(consumed_all, what=f"the worker to consume {deliveries} records")
 
 
-async def publish(topic: KafkaTopic, key: bytes | None, value: bytes | None) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=topic.bootstrap_servers)
-    await producer.start()
-    try:
-        await producer.send_and_wait(topic.name, key=key, value=value)
-    finally:
-        await producer.stop()
-
-
 async def recorded_events(engine: AsyncEngine) -> list[UserEvent]:
     async with engine.connect() as connection:
         rows = await connection.execute(select(UserEvent))
@@ -98,7 +88,7 @@ async def test_worker_records_a_redelivered_event_once(
     async with app_client(create_app(event_settings)) as client:
         response = await client.post("/users", json=ADA)
     [record] = await consume(kafka_topic, 1)
-    await publish(kafka_topic, record.key, record.value)  # the same event, delivered again
+    await produce(kafka_topic, record.value, key=record.key)  # the same event, delivered again
 
     await worker_consumes(event_settings, kafka_topic, deliveries=2)
 
@@ -110,7 +100,7 @@ async def test_worker_records_a_redelivered_event_once(
 async def test_worker_skips_a_malformed_message(
     event_settings: Settings, kafka_topic: KafkaTopic, fresh_engine: AsyncEngine
 ) -> None:
-    await publish(kafka_topic, b"1", b"{not json")
+    await produce(kafka_topic, b"{not json", key=b"1")
     async with app_client(create_app(event_settings)) as client:
         await client.post("/users", json=ADA)
 

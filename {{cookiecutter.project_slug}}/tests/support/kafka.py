@@ -145,6 +145,18 @@ async def create_topic(bootstrap_servers: str, *, prefix: str = "test") -> Kafka
     return topic
 
 
+async def produce(topic: KafkaTopic, value: bytes | None, *, key: bytes | None = None) -> None:
+    """Publish one record to the topic and wait for the broker's acknowledgement."""
+    producer = AIOKafkaProducer(bootstrap_servers=topic.bootstrap_servers)
+    await producer.start()
+    try:
+        await asyncio.wait_for(
+            producer.send_and_wait(topic.name, key=key, value=value), DEADLINE_SECONDS
+        )
+    finally:
+        await producer.stop()
+
+
 async def consume(
     topic: KafkaTopic, count: int, *, within: float = DEADLINE_SECONDS
 ) -> list[ConsumerRecord[bytes, bytes]]:
