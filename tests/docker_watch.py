@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -11,18 +12,38 @@ from dataclasses import dataclass, field
 import docker
 import docker.errors
 
+SESSION_LABEL = "org.testcontainers.session-id"
+STARTED = re.compile(r"test services started in session ([0-9a-f-]{36})")
+
+
+def session_of(output: str) -> str:
+    """The Testcontainers session id the generated suite prints when it starts services."""
+    match = STARTED.search(output)
+    assert match, f"the run started no services:\n{output}"
+    return match.group(1)
+
 
 @dataclass
 class ContainerActivity:
-    created: list[tuple[str, str]] = field(default_factory=list)  # (container id, image)
+    # (container id, image, labels and name) of every container created in the window
+    created: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
 
-    def images(self) -> Counter[str]:
-        return Counter(image for _, image in self.created)
+    def of_session(self, session_id: str) -> list[tuple[str, str]]:
+        """The containers of one Testcontainers session: labelled with it, or its Ryuk."""
+        return [
+            (container_id, image)
+            for container_id, image, attributes in self.created
+            if attributes.get(SESSION_LABEL) == session_id
+            or attributes.get("name") == f"testcontainers-ryuk-{session_id}"
+        ]
 
-    def still_present(self) -> list[str]:
+    def images(self, session_id: str) -> Counter[str]:
+        return Counter(image for _, image in self.of_session(session_id))
+
+    def still_present(self, session_id: str) -> list[str]:
         client = docker.from_env()
         present = []
-        for container_id, image in self.created:
+        for container_id, image in self.of_session(session_id):
             try:
                 client.containers.get(container_id)
                 present.append(image)
@@ -44,7 +65,9 @@ def watch_containers() -> Iterator[ContainerActivity]:
         filters={"type": "container", "event": "create"},
         decode=True,
     )
-    activity.created = [(event["id"], event["from"]) for event in events]
+    activity.created = [
+        (event["id"], event["from"], event["Actor"]["Attributes"]) for event in events
+    ]
 
 
 def wait_until(condition: Callable[[], bool], seconds: float) -> bool:

@@ -9,13 +9,13 @@ import signal
 import subprocess
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.docker_watch import wait_until, watch_containers
+from tests.docker_watch import session_of, wait_until, watch_containers
 from tests.helpers import SUITE_BAKES, matrix_id, project_images, run, uv_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("docker_to_ourselves")]
@@ -55,8 +55,9 @@ def test_generated_suite_passes_with_one_container_per_service(
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert SUMMARY.search(result.stdout), output
-    assert activity.images() == Counter(project_images(project))  # one each, Ryuk included
-    assert wait_until(lambda: not activity.still_present(), seconds=20), activity.still_present()
+    session = session_of(result.stdout)
+    assert activity.images(session) == Counter(project_images(project))  # one each, and Ryuk
+    assert wait_until(lambda: not activity.still_present(session), seconds=20)
 
 
 def test_unit_only_run_starts_no_container(bake_once: Callable[..., Path]) -> None:
@@ -66,6 +67,7 @@ def test_unit_only_run_starts_no_container(bake_once: Callable[..., Path]) -> No
         result = pytest_in(project, "-n", "2", "-m", "not integration")
 
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "test services started" not in result.stdout
     assert activity.created == []
 
 
@@ -141,6 +143,11 @@ def test_pre_pull_succeeds_for_present_images_and_fails_clearly_otherwise(
     assert "Traceback" not in missing.stderr
 
 
+def forward_lines(stream: Iterable[str], lines: queue.Queue[str]) -> None:
+    for line in stream:
+        lines.put(line)
+
+
 def test_a_killed_run_leaves_no_container_behind(bake_once: Callable[..., Path]) -> None:
     project = synced(bake_once(matrix_id({})))
     hanging = project / "tests" / "integration" / "test_hangs.py"
@@ -161,16 +168,15 @@ def test_a_killed_run_leaves_no_container_behind(bake_once: Callable[..., Path])
                 start_new_session=True,
             )
             assert run_.stdout is not None
-            threading.Thread(
-                target=lambda: [lines.put(line) for line in run_.stdout], daemon=True
-            ).start()
-            while "test services started" not in lines.get(timeout=120):
+            threading.Thread(target=forward_lines, args=(run_.stdout, lines), daemon=True).start()
+            while "test services started" not in (line := lines.get(timeout=120)):
                 pass
+            session = session_of(line)
             os.killpg(run_.pid, signal.SIGKILL)  # no teardown, no atexit: only Ryuk can clean up
             run_.wait(timeout=30)
     finally:
         hanging.unlink()
 
-    assert activity.images() == Counter(project_images(project))
+    assert activity.images(session) == Counter(project_images(project))
     # Ryuk reaps once its client has been gone for RYUK_RECONNECTION_TIMEOUT (10 s).
-    assert wait_until(lambda: not activity.still_present(), seconds=60), activity.still_present()
+    assert wait_until(lambda: not activity.still_present(session), seconds=60)

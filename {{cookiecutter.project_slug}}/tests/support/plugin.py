@@ -22,6 +22,7 @@ from typing import Any
 import docker
 import docker.errors
 import pytest
+from testcontainers.core.labels import SESSION_ID
 
 from tests.support.containers import (
     RunningServices,
@@ -127,7 +128,7 @@ class ServicesPlugin:
         if reporter is not None:
             started_in = self.running.started_in_seconds
             timings = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in started_in.items())
-            reporter.write_line(f"test services started ({timings}):")
+            reporter.write_line(f"test services started in session {SESSION_ID} ({timings}):")
             for line in self._endpoints.describe():
                 reporter.write_line(f"  {line}")
 

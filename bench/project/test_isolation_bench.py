@@ -1,0 +1,108 @@
+"""The same test body under each per-test PostgreSQL isolation strategy.
+
+bench/ copies this file into a baked default project and reads the per-test times from
+pytest's JUnit report (setup + call + teardown). Not part of the generated suite.
+"""
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from acme_users.models import Base, User
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from tests.support.databases import create_database, drop_database, unique_database_name
+from tests.support.endpoints import ServiceEndpoints
+
+pytestmark = pytest.mark.integration
+TESTS = range(int(os.environ.get("BENCH_TESTS", "200")))
+TABLES = ", ".join(table.name for table in Base.metadata.sorted_tables)
+
+
+async def body(session: AsyncSession) -> None:
+    """Insert a few rows through the session, commit, read them back."""
+    session.add_all(
+        [User(email=f"{uuid.uuid4().hex}@example.com", full_name="Bench") for _ in range(3)]
+    )
+    await session.commit()
+    names = (await session.scalars(select(User.full_name).limit(3))).all()
+    assert names == ["Bench"] * 3
+
+
+async def database_engine(
+    services: ServiceEndpoints, template: str
+) -> AsyncIterator[tuple[str, AsyncEngine]]:
+    name = unique_database_name("bench")
+    engine = create_async_engine(create_database(services.postgres_url, name, template=template))
+    yield name, engine
+    await engine.dispose()
+    drop_database(services.postgres_url, name)
+
+
+@pytest.fixture(scope="session")
+async def migrated_engine(services: ServiceEndpoints) -> AsyncIterator[AsyncEngine]:
+    async for _, engine in database_engine(services, services.template_database):
+        yield engine
+
+
+@pytest.fixture(scope="session")
+async def empty_engine(services: ServiceEndpoints) -> AsyncIterator[AsyncEngine]:
+    async for _, engine in database_engine(services, "template0"):
+        yield engine
+
+
+@pytest.fixture
+async def no_isolation(migrated_engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    async with AsyncSession(migrated_engine, expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+async def truncate_after(migrated_engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    async with AsyncSession(migrated_engine, expire_on_commit=False) as session:
+        yield session
+    async with migrated_engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def create_all_drop_all(empty_engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    async with empty_engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+    async with AsyncSession(empty_engine, expire_on_commit=False) as session:
+        yield session
+    async with empty_engine.begin() as connection:
+        await connection.run_sync(Base.metadata.drop_all)
+
+
+@pytest.fixture
+async def fresh_clone(services: ServiceEndpoints) -> AsyncIterator[AsyncSession]:
+    async for _, engine in database_engine(services, services.template_database):
+        async with AsyncSession(engine, expire_on_commit=False) as session:
+            yield session
+
+
+@pytest.mark.parametrize("n", TESTS)
+async def test_no_isolation(no_isolation: AsyncSession, n: int) -> None:
+    await body(no_isolation)
+
+
+@pytest.mark.parametrize("n", TESTS)
+async def test_savepoint_rollback(db_session: AsyncSession, n: int) -> None:
+    await body(db_session)
+
+
+@pytest.mark.parametrize("n", TESTS)
+async def test_truncate_cascade(truncate_after: AsyncSession, n: int) -> None:
+    await body(truncate_after)
+
+
+@pytest.mark.parametrize("n", TESTS)
+async def test_create_all_drop_all(create_all_drop_all: AsyncSession, n: int) -> None:
+    await body(create_all_drop_all)
+
+
+@pytest.mark.parametrize("n", TESTS)
+async def test_fresh_clone(fresh_clone: AsyncSession, n: int) -> None:
+    await body(fresh_clone)
