@@ -112,8 +112,8 @@ def peak_memory_of_session(holder: dict[str, Any]) -> Iterator[None]:
             for container in containers:
                 try:
                     memory = container.stats(stream=False, one_shot=True)["memory_stats"]
-                except docker.errors.DockerException:
-                    continue
+                except (docker.errors.DockerException, ValueError):
+                    continue  # removed while sampled: its stats come back empty
                 total += memory.get("usage", 0) - memory.get("stats", {}).get("inactive_file", 0)
             holder["peak_mib"] = max(holder["peak_mib"], total / 2**20)
 
