@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import tempfile
@@ -156,6 +157,32 @@ def measure_suite_runs(project: Path) -> dict[str, dict[str, float]]:
     return runs
 
 
+READY = re.compile(r"ready in ([0-9.]+)s")
+
+
+def measure_reuse(project: Path) -> dict[str, float]:
+    """Container setup (start or adopt, template, endpoints) of a first and a second run."""
+    setup = {}
+    for label in ("first run (starts)", "second run (reuses)"):
+        result = run(
+            project,
+            "uv",
+            "run",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--reuse-containers",
+            "tests/integration/test_health.py",
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        match = READY.search(result.stdout)
+        assert match, result.stdout
+        setup[label] = float(match.group(1))
+    run(project, "uv", "run", "pytest", "--clean-reused-containers")
+    return setup
+
+
 def inner(project: Path, *args: str) -> dict[str, float]:
     result = run(
         project, "uv", "run", "python", "containers_bench.py", *args, env={"PYTHONPATH": "."}
@@ -218,6 +245,9 @@ def report(results: dict[str, Any]) -> str:
     lines += ["", "### Cold start of PostgreSQL + Redis + Kafka", "", "| how | seconds |"]
     lines += ["|---|---|", *(f"| {how} | {seconds:.2f} |" for how, seconds in cold.items())]
     lines += [f"| parallel minus the slowest alone | {cold['parallel (ours)'] - slowest:+.2f} |"]
+    lines += ["", "### Container setup with --reuse-containers", "", "| run | seconds |"]
+    lines += ["|---|---|"]
+    lines += [f"| {run_} | {seconds:.2f} |" for run_, seconds in results["reuse_setup_s"].items()]
     bake_ = results["bake"]
     lines += [
         "",
@@ -263,6 +293,7 @@ def main() -> None:
             "cold_start": inner(project, "cold-start"),
             "suite_runs": measure_suite_runs(project),
             "per_worker_sets": {n: inner(project, "sets", n) for n in ("1", "2", "4")},
+            "reuse_setup_s": measure_reuse(project),
         }
     results["bench_seconds"] = time.perf_counter() - started
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -22,10 +22,10 @@ from testcontainers.community.redis import RedisContainer
 from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import DockerContainer, Reaper
 
-{%- if cookiecutter.use_kafka == "y" %}
-
+{% if cookiecutter.use_kafka == "y" -%}
 from tests.support.kafka import KafkaTestContainer, kafka_container
-{%- endif %}
+{% endif -%}
+from tests.support.reuse import adopt_or_replace, labelled
 
 POSTGRES_USER = "postgres"
 POSTGRES_PASSWORD = "tests-only"  # not a placeholder: the settings refuse those outside development
@@ -81,6 +81,8 @@ def redis_url(container: RedisContainer) -> str:
 
 @dataclass
 class RunningServices:
+    """The run's containers; `reused` ones were adopted from an earlier run and outlive this one."""
+
     postgres: TunedPostgresContainer
 {%- if cookiecutter.use_redis == "y" %}
     redis: RedisContainer
@@ -89,6 +91,8 @@ class RunningServices:
     kafka: KafkaTestContainer
 {%- endif %}
     started_in_seconds: dict[str, float] = field(default_factory=dict)
+    reused: list[str] = field(default_factory=list)
+    keep_running: bool = False
 
     def containers(self) -> dict[str, DockerContainer]:
         return {
@@ -102,8 +106,8 @@ class RunningServices:
         }
 
     def stop(self) -> None:
-        for container in self.containers().values():
-            container.stop()
+        if not self.keep_running:
+            stop_quietly(self.containers().values())
 
 
 def ensure_docker() -> None:
@@ -125,10 +129,16 @@ def _start_timed(container: DockerContainer) -> float:
     return time.perf_counter() - started
 
 
-def start_services(images: dict[str, str], workers: int) -> RunningServices:
-    """Start every service in parallel threads, so a cold start costs about the slowest one."""
+def start_services(images: dict[str, str], workers: int, *, reuse: bool = False) -> RunningServices:
+    """Start every service in parallel threads, so a cold start costs about the slowest one.
+
+    With `reuse`, running containers of the same configuration are adopted instead, and
+    what starts is kept running after the run (see tests/support/reuse.py).
+    """
     ensure_docker()
-    if not testcontainers_config.ryuk_disabled:
+    if reuse:
+        testcontainers_config.ryuk_disabled = True  # Ryuk would remove what must outlive us
+    elif not testcontainers_config.ryuk_disabled:
         Reaper.get_instance()  # before the threads: the reaper singleton is not thread-safe
     services = RunningServices(
         postgres=TunedPostgresContainer(images["postgres"]),
@@ -139,9 +149,15 @@ def start_services(images: dict[str, str], workers: int) -> RunningServices:
         kafka=kafka_container(images["kafka"]),
 {%- endif %}
     )
+    services.keep_running = reuse
     containers = services.containers()
+    if reuse:
+        services.reused = [name for name, c in containers.items() if adopt_or_replace(c, name)]
+        containers = {
+            name: labelled(c, name) for name, c in containers.items() if name not in services.reused
+        }
     errors: list[str] = []
-    with ThreadPoolExecutor(max_workers=len(containers)) as pool:
+    with ThreadPoolExecutor(max_workers=max(len(containers), 1)) as pool:
         futures = {name: pool.submit(_start_timed, c) for name, c in containers.items()}
         for name, future in futures.items():
             try:
@@ -151,6 +167,10 @@ def start_services(images: dict[str, str], workers: int) -> RunningServices:
     if errors:
         stop_quietly(containers.values())
         raise RuntimeError("could not start the test services: " + "; ".join(errors))
+{%- if cookiecutter.use_redis == "y" %}
+    if "redis" in services.reused:
+        services.redis.get_client().flushall()  # what an earlier run left in worker databases
+{%- endif %}
     return services
 
 

@@ -15,8 +15,9 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from tests.support.reuse import migrations_hash
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE_DATABASE = "template_migrated"
 CLONE_ATTEMPTS = 20
 
 
@@ -55,6 +56,15 @@ def create_database(server_url: str, name: str, *, template: str = "template0") 
     return with_database(server_url, name)
 
 
+def ensure_database(server_url: str, name: str) -> str:
+    """Create database `name` unless it exists (its data is kept); return its URL."""
+    with psycopg.connect(_libpq_dsn(server_url), autocommit=True) as connection:
+        found = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if found.fetchone() is None:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return with_database(server_url, name)
+
+
 def drop_database(server_url: str, name: str) -> None:
     with psycopg.connect(_libpq_dsn(server_url), autocommit=True) as connection:
         connection.execute(
@@ -63,10 +73,32 @@ def drop_database(server_url: str, name: str) -> None:
 
 
 def build_template(server_url: str) -> str:
-    """Migrate an empty database to head once; every test database is cloned from it."""
-    url = create_database(server_url, TEMPLATE_DATABASE)
-    command.upgrade(alembic_config(url), "head")
-    return TEMPLATE_DATABASE
+    """Migrate an empty database to head once; every test database is cloned from it.
+
+    It is named after the migrations, so a reused server rebuilds it only when they change;
+    it is built under a temporary name and renamed, so a half-built one is never used.
+    """
+    name = f"template_{migrations_hash()}"
+    with psycopg.connect(_libpq_dsn(server_url), autocommit=True) as connection:
+        existing = [
+            row[0]
+            for row in connection.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'template\\_%'"
+            )
+        ]
+    if name in existing:
+        return name
+    for stale in existing:
+        drop_database(server_url, stale)
+    building = unique_database_name("building")
+    command.upgrade(alembic_config(create_database(server_url, building)), "head")
+    with psycopg.connect(_libpq_dsn(server_url), autocommit=True) as connection:
+        connection.execute(
+            sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                sql.Identifier(building), sql.Identifier(name)
+            )
+        )
+    return name
 
 
 def unique_database_name(prefix: str) -> str:

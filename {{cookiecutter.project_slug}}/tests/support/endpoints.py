@@ -44,6 +44,7 @@ class ServiceEndpoints:
 {%- endif %}
         }
         lines = [f"{name}: {image} at {addresses[name]}" for name, image in self.images.items()]
+        lines.append(f"postgres: test databases are cloned from {self.template_database}")
 {%- if cookiecutter.use_kafka == "y" %}
         if not self.kafka_idempotence:
             lines.append("kafka: this broker grants no producer ids; idempotence is off in tests")

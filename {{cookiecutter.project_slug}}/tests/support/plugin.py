@@ -15,6 +15,7 @@ import asyncio
 {% endif -%}
 import shutil
 import tempfile
+import time
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,12 @@ from tests.support.images import compose_images
 {%- if cookiecutter.use_kafka == "y" %}
 from tests.support.kafka import supports_idempotent_producer
 {%- endif %}
+from tests.support.reuse import (
+    ReuseRefusedError,
+    refuse_on_ci,
+    remove_project_containers,
+    reuse_requested,
+)
 
 PLUGIN_NAME = "tc-service-services"
 HANDOFF_DIR_KEY = "tc_service_handoff_dir"
@@ -54,6 +61,7 @@ class ServicesPlugin:
         self.running: RunningServices | None = None
         self._endpoints: ServiceEndpoints | None = None
         self._decided = False
+        self.reuse = reuse_requested(config.getoption("reuse_containers"))
         if self.is_worker:
             workerinput: dict[str, Any] = getattr(config, "workerinput")  # noqa: B009
             self.handoff_dir = Path(workerinput[HANDOFF_DIR_KEY])
@@ -113,10 +121,11 @@ class ServicesPlugin:
 
     def _start(self) -> None:
         self._decided = True
+        began = time.perf_counter()
         images = compose_images()
         workers = len(self.config.getoption("tx", None) or []) or 1
         try:
-            self.running = start_services(images, workers)
+            self.running = start_services(images, workers, reuse=self.reuse)
             server_url = self.running.postgres.get_connection_url()
             template = build_template(server_url)
         except Exception as error:
@@ -127,8 +136,15 @@ class ServicesPlugin:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             started_in = self.running.started_in_seconds
-            timings = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in started_in.items())
-            reporter.write_line(f"test services started in session {SESSION_ID} ({timings}):")
+            timings = ", ".join(
+                [f"{name} {seconds:.1f}s" for name, seconds in started_in.items()]
+                + [f"{name} reused" for name in self.running.reused]
+            )
+            ready_in = time.perf_counter() - began
+            reporter.write_line(
+                f"test services started in session {SESSION_ID} ({timings}; "
+                f"ready in {ready_in:.2f}s):"
+            )
             for line in self._endpoints.describe():
                 reporter.write_line(f"  {line}")
 
@@ -174,6 +190,32 @@ def container_log_tails(container_ids: dict[str, str]) -> dict[str, str]:
         }
     except docker.errors.DockerException as error:
         return {"docker": f"could not read the container logs: {error}"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--reuse-containers",
+        action="store_true",
+        help="keep the test containers running and use them in the next run (or TC_REUSE=1)",
+    )
+    parser.addoption(
+        "--clean-reused-containers",
+        action="store_true",
+        help="remove the containers kept by --reuse-containers, then stop",
+    )
+
+
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    if config.getoption("clean_reused_containers"):
+        removed = remove_project_containers()
+        print(f"removed {removed} reused test container(s)")
+        return 0
+    if reuse_requested(config.getoption("reuse_containers")):
+        try:
+            refuse_on_ci()
+        except ReuseRefusedError as error:
+            raise pytest.UsageError(str(error)) from None
+    return None
 
 
 def pytest_configure(config: pytest.Config) -> None:

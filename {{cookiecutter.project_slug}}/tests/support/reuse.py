@@ -1,4 +1,5 @@
-"""Keeping the test containers between local runs (opt-in: --reuse-containers or TC_REUSE=1).
+"""Keeping the test containers between local runs (opt-in: --reuse-containers or TC_REUSE=1;
+--clean-reused-containers removes them).
 
 A reused container carries labels: the project it belongs to, its service name and a hash
 of its whole configuration. The next run adopts a running container with the same hash
@@ -28,8 +29,8 @@ class ReuseRefusedError(RuntimeError):
     pass
 
 
-def reuse_requested(option: str | None) -> bool:
-    return option == "yes" or os.environ.get("TC_REUSE", "") not in ("", "0", "false")
+def reuse_requested(flag: bool) -> bool:
+    return flag or os.environ.get("TC_REUSE", "") not in ("", "0", "false")
 
 
 def refuse_on_ci() -> None:
@@ -51,7 +52,7 @@ def config_hash(container: DockerContainer) -> str:
         "testcontainers": importlib.metadata.version("testcontainers"),
         "image": container.image,
         "env": container.env,
-        "command": container._command,  # noqa: SLF001 - testcontainers keeps it private
+        "command": container._command,  # testcontainers keeps it private
         "tmpfs": container.tmpfs,
         "ports": sorted(container.ports),
     }
@@ -79,12 +80,17 @@ def adopt_or_replace(container: DockerContainer, service: str) -> bool:
     wanted = config_hash(container)
     client = docker.from_env()
     existing = client.containers.list(
-        all=True, filters={"label": [f"{PROJECT_LABEL}={project_key()}", f"{SERVICE_LABEL}={service}"]}
+        all=True,
+        filters={"label": [f"{PROJECT_LABEL}={project_key()}", f"{SERVICE_LABEL}={service}"]},
     )
     adopted = False
     for candidate in existing:
-        if not adopted and candidate.status == "running" and candidate.labels.get(CONFIG_LABEL) == wanted:
-            container._container = candidate  # noqa: SLF001 - adopt instead of create
+        if (
+            not adopted
+            and candidate.status == "running"
+            and candidate.labels.get(CONFIG_LABEL) == wanted
+        ):
+            container._container = candidate  # adopt it instead of creating one
             adopted = True
         else:
             candidate.remove(force=True, v=True)
