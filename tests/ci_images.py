@@ -9,18 +9,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.helpers import SUITE_BAKES, bake, project_images, run
+from tests.helpers import SUITE_BAKES, bake, project_images, synced
 
 
 def main() -> int:
     images: dict[str, None] = {}
     with tempfile.TemporaryDirectory() as scratch:
         for index, overrides in enumerate(SUITE_BAKES):
-            project = bake(Path(scratch) / str(index), **overrides)
-            synced = run(project, "uv", "sync", "--quiet")
-            if synced.returncode != 0:
-                print(synced.stderr, file=sys.stderr)
-                return 1
+            project = synced(bake(Path(scratch) / str(index), **overrides))
             images.update(dict.fromkeys(project_images(project)))
     print(" ".join(images))
     return 0

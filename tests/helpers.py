@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import queue
 import subprocess
+import threading
 from pathlib import Path
 
 from cookiecutter.main import cookiecutter
@@ -89,3 +91,44 @@ def project_images(project: Path) -> list[str]:
     result = run(project, "uv", "run", "--quiet", "python", "-m", "tests.support.images", "list")
     assert result.returncode == 0, result.stderr
     return result.stdout.split()
+
+
+def synced(project: Path) -> Path:
+    """The project with its environment installed (uv sync)."""
+    result = run(project, "uv", "sync", "--quiet")
+    assert result.returncode == 0, result.stderr
+    return project
+
+
+def pytest_in(
+    project: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The generated project's own pytest, without a cache left in the project."""
+    return run(project, "uv", "run", "pytest", "-p", "no:cacheprovider", *args, env=env)
+
+
+class Background:
+    """A command running in its own process group, its output read line by line."""
+
+    def __init__(self, project: Path, *command: str) -> None:
+        self.process = subprocess.Popen(
+            command,
+            cwd=project,
+            env=uv_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._forward, daemon=True).start()
+
+    def _forward(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+
+    def wait_for_line(self, containing: str, seconds: float = 120) -> str:
+        while containing not in (line := self.lines.get(timeout=seconds)):
+            pass
+        return line

@@ -3,38 +3,31 @@
 from __future__ import annotations
 
 import os
-import queue
 import re
 import signal
-import subprocess
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.docker_watch import session_of, wait_until, watch_containers
-from tests.helpers import SUITE_BAKES, matrix_id, project_images, run, uv_env
+from tests.helpers import (
+    SUITE_BAKES,
+    Background,
+    matrix_id,
+    project_images,
+    pytest_in,
+    run,
+    synced,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("docker_to_ourselves")]
 
 SUITES = [pytest.param(overrides, id=matrix_id(overrides)) for overrides in SUITE_BAKES]
 SUMMARY = re.compile(r"^=*\s*(\d+) passed", re.MULTILINE)
 NO_DOCKER = {"DOCKER_HOST": "tcp://127.0.0.1:9"}  # nothing listens there
-
-
-def synced(project: Path) -> Path:
-    result = run(project, "uv", "sync", "--quiet")
-    assert result.returncode == 0, result.stderr
-    return project
-
-
-def pytest_in(
-    project: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return run(project, "uv", "run", "pytest", "-p", "no:cacheprovider", *args, env=env)
 
 
 def compose_images(project: Path) -> set[str]:
@@ -143,11 +136,6 @@ def test_pre_pull_succeeds_for_present_images_and_fails_clearly_otherwise(
     assert "Traceback" not in missing.stderr
 
 
-def forward_lines(stream: Iterable[str], lines: queue.Queue[str]) -> None:
-    for line in stream:
-        lines.put(line)
-
-
 def test_a_killed_run_leaves_no_container_behind(bake_once: Callable[..., Path]) -> None:
     project = synced(bake_once(matrix_id({})))
     hanging = project / "tests" / "integration" / "test_hangs.py"
@@ -155,25 +143,23 @@ def test_a_killed_run_leaves_no_container_behind(bake_once: Callable[..., Path])
         "import time\n\nimport pytest\n\npytestmark = pytest.mark.integration\n\n\n"
         "def test_hangs(db_session: object) -> None:\n    time.sleep(300)\n"
     )
-    lines: queue.Queue[str] = queue.Queue()
     try:
         with watch_containers() as activity:
-            run_ = subprocess.Popen(
-                ["uv", "run", "pytest", "-p", "no:cacheprovider", "-n", "2", "tests/integration"],
-                cwd=project,
-                env=uv_env(),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                start_new_session=True,
+            suite = Background(
+                project,
+                "uv",
+                "run",
+                "pytest",
+                "-p",
+                "no:cacheprovider",
+                "-n",
+                "2",
+                "tests/integration",
             )
-            assert run_.stdout is not None
-            threading.Thread(target=forward_lines, args=(run_.stdout, lines), daemon=True).start()
-            while "test services started" not in (line := lines.get(timeout=120)):
-                pass
-            session = session_of(line)
-            os.killpg(run_.pid, signal.SIGKILL)  # no teardown, no atexit: only Ryuk can clean up
-            run_.wait(timeout=30)
+            session = session_of(suite.wait_for_line("test services started"))
+            # No teardown, no atexit: only Ryuk can clean up after SIGKILL.
+            os.killpg(suite.process.pid, signal.SIGKILL)
+            suite.process.wait(timeout=30)
     finally:
         hanging.unlink()
 

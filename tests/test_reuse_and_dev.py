@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import signal
 import socket
-import subprocess
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -18,7 +15,7 @@ import docker
 import pytest
 
 from tests.docker_watch import session_of, wait_until, watch_containers
-from tests.helpers import bake, run, uv_env
+from tests.helpers import Background, bake, pytest_in, run, synced
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("docker_to_ourselves")]
 
@@ -29,18 +26,10 @@ PROJECT_LABEL = "tc-service.project"
 @pytest.fixture
 def project(tmp_path: Path) -> Iterator[Path]:
     """A project of its own (reuse is keyed by the project's directory), cleaned after."""
-    project = bake(tmp_path)
-    synced = run(project, "uv", "sync", "--quiet")
-    assert synced.returncode == 0, synced.stderr
+    project = synced(bake(tmp_path))
     yield project
     cleaned = pytest_in(project, "--clean-reused-containers")
     assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr
-
-
-def pytest_in(
-    project: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return run(project, "uv", "run", "pytest", "-p", "no:cacheprovider", *args, env=env)
 
 
 def kept_containers(project: Path) -> list[str]:
@@ -137,30 +126,15 @@ def http(
         return error.code, json.loads(error.read())
 
 
-def forward_lines(stream: Iterator[str], lines: queue.Queue[str]) -> None:
-    for line in stream:
-        lines.put(line)
-
-
 def test_dev_mode_serves_the_app_and_ctrl_c_removes_everything(project: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    lines: queue.Queue[str] = queue.Queue()
     with watch_containers() as activity:
-        dev = subprocess.Popen(
-            ["uv", "run", "python", "-m", "tests.support.dev", "--port", str(port)],
-            cwd=project,
-            env=uv_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
+        dev = Background(
+            project, "uv", "run", "python", "-m", "tests.support.dev", "--port", str(port)
         )
-        assert dev.stdout is not None
-        threading.Thread(target=forward_lines, args=(dev.stdout, lines), daemon=True).start()
         try:
-            while "dev mode ready in session" not in (line := lines.get(timeout=120)):
-                pass
+            line = dev.wait_for_line("dev mode ready in session")
             session = line.split("session ")[1].rstrip(":\n")
 
             def ready() -> bool:
@@ -175,8 +149,8 @@ def test_dev_mode_serves_the_app_and_ctrl_c_removes_everything(project: Path) ->
             )
             assert (status, user["email"]) == (201, "dev@example.com")
         finally:
-            os.killpg(dev.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-            returncode = dev.wait(timeout=60)
+            os.killpg(dev.process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+            returncode = dev.process.wait(timeout=60)
 
     assert returncode == 0
     assert len(activity.of_session(session)) == 4  # postgres, redis, kafka and Ryuk

@@ -12,6 +12,14 @@ import pytest
 timings: dict[str, dict[str, float]] = defaultdict(dict)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def round_robin(item: pytest.Item) -> int:
+        callspec = getattr(item, "callspec", None)
+        return callspec.params.get("n", 0) if callspec else 0
+
+    items.sort(key=round_robin)  # stable: keeps the file's order within each round
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     timings[report.nodeid][report.when] = report.duration
 
