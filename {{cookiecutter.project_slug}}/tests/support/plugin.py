@@ -147,6 +147,7 @@ class ServicesPlugin:
             )
             for line in self._endpoints.describe():
                 reporter.write_line(f"  {line}")
+            reporter.flush()  # shown now, even when stdout is a pipe and tests take a while
 
     def _stop(self) -> None:
         if self.running is not None:
