@@ -57,7 +57,6 @@ class ServicesPlugin:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.is_worker = hasattr(config, "workerinput")
-        self.is_controller = config.pluginmanager.hasplugin("dsession")
         self.running: RunningServices | None = None
         self._endpoints: ServiceEndpoints | None = None
         self._decided = False
