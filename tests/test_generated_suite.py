@@ -6,7 +6,8 @@ import os
 import re
 import signal
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -79,19 +80,24 @@ def test_unreachable_docker_is_one_clear_error(
     assert "Traceback" not in output
 
 
-def test_a_failing_test_reports_the_container_logs(bake_once: Callable[..., Path]) -> None:
-    project = synced(bake_once(matrix_id({})))
-    failing = project / "tests" / "integration" / "test_deliberately_failing.py"
-    failing.write_text(
-        "import pytest\n\n"
-        "pytestmark = pytest.mark.integration\n\n\n"
-        "async def test_fails(db_session: object) -> None:\n"
-        "    assert False\n"
+@contextmanager
+def integration_test_in(project: Path, signature: str, body: str) -> Iterator[str]:
+    """A one-test integration module in the project while the block runs; yields its path."""
+    module = project / "tests" / "integration" / "test_temporary.py"
+    module.write_text(
+        "import pytest\n\npytestmark = pytest.mark.integration\n\n\n"
+        f"{signature}(db_session: object) -> None:\n    {body}\n"
     )
     try:
-        result = pytest_in(project, str(failing.relative_to(project)))
+        yield str(module.relative_to(project))
     finally:
-        failing.unlink()
+        module.unlink()
+
+
+def test_a_failing_test_reports_the_container_logs(bake_once: Callable[..., Path]) -> None:
+    project = synced(bake_once(matrix_id({})))
+    with integration_test_in(project, "async def test_fails", "assert False") as failing:
+        result = pytest_in(project, failing)
 
     assert result.returncode == 1
     for service in ("postgres", "redis", "kafka"):
@@ -138,30 +144,25 @@ def test_pre_pull_succeeds_for_present_images_and_fails_clearly_otherwise(
 
 def test_a_killed_run_leaves_no_container_behind(bake_once: Callable[..., Path]) -> None:
     project = synced(bake_once(matrix_id({})))
-    hanging = project / "tests" / "integration" / "test_hangs.py"
-    hanging.write_text(
-        "import time\n\nimport pytest\n\npytestmark = pytest.mark.integration\n\n\n"
-        "def test_hangs(db_session: object) -> None:\n    time.sleep(300)\n"
-    )
-    try:
-        with watch_containers() as activity:
-            suite = Background(
-                project,
-                "uv",
-                "run",
-                "pytest",
-                "-p",
-                "no:cacheprovider",
-                "-n",
-                "2",
-                "tests/integration",
-            )
-            session = session_of(suite.wait_for_line("test services started"))
-            # No teardown, no atexit: only Ryuk can clean up after SIGKILL.
-            os.killpg(suite.process.pid, signal.SIGKILL)
-            suite.process.wait(timeout=30)
-    finally:
-        hanging.unlink()
+    with (
+        integration_test_in(project, "def test_hangs", "__import__('time').sleep(300)"),
+        watch_containers() as activity,
+    ):
+        suite = Background(
+            project,
+            "uv",
+            "run",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-n",
+            "2",
+            "tests/integration",
+        )
+        session = session_of(suite.wait_for_line("test services started"))
+        # No teardown, no atexit: only Ryuk can clean up after SIGKILL.
+        os.killpg(suite.process.pid, signal.SIGKILL)
+        suite.process.wait(timeout=30)
 
     assert activity.images(session) == Counter(project_images(project))
     # Ryuk reaps once its client has been gone for RYUK_RECONNECTION_TIMEOUT (10 s).
