@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import queue
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -48,6 +49,14 @@ def bake(output_dir: Path, **overrides: str) -> Path:
         cookiecutter(
             str(TEMPLATE_DIR), no_input=True, extra_context=overrides, output_dir=str(output_dir)
         )
+    )
+
+
+def venv_tool(name: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a command-line tool installed in this template's own environment (uv sync)."""
+    executable = Path(sys.executable).parent / name
+    return subprocess.run(
+        [str(executable), *args], cwd=cwd, capture_output=True, text=True, check=False
     )
 
 

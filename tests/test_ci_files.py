@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,17 +9,12 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import matrix_id
+from tests.helpers import matrix_id, venv_tool
 
 PRE_PULL = "uv run python -m tests.support.images pull"
 PYTEST = "uv run pytest -n auto"
 GITHUB_BAKES = [{}, {"ci": "github", "python_version": "3.12"}]
 GITLAB_BAKES = [{}, {"ci": "gitlab", "python_version": "3.12"}]
-
-
-def tool(name: str, *args: str) -> subprocess.CompletedProcess[str]:
-    executable = Path(sys.executable).parent / name
-    return subprocess.run([str(executable), *args], capture_output=True, text=True, check=False)
 
 
 def baked(bake_once: Callable[..., Path], overrides: dict[str, str]) -> Path:
@@ -37,13 +30,13 @@ def test_github_workflow(overrides: dict[str, str], bake_once: Callable[..., Pat
     project = baked(bake_once, overrides)
     workflow = project / ".github" / "workflows" / "ci.yml"
 
-    linted = tool("actionlint", "-no-color", str(workflow))
+    linted = venv_tool("actionlint", "-no-color", str(workflow))
     assert linted.returncode == 0, linted.stdout + linted.stderr
     for schema, path in (
         ("vendor.github-workflows", workflow),
         ("vendor.dependabot", project / ".github" / "dependabot.yml"),
     ):
-        checked = tool("check-jsonschema", "--builtin-schema", schema, str(path))
+        checked = venv_tool("check-jsonschema", "--builtin-schema", schema, str(path))
         assert checked.returncode == 0, checked.stdout + checked.stderr
 
     text = workflow.read_text()
@@ -65,7 +58,7 @@ def test_gitlab_ci(overrides: dict[str, str], bake_once: Callable[..., Path]) ->
         ("vendor.gitlab-ci", project / ".gitlab-ci.yml"),
         ("vendor.renovate", project / "renovate.json"),
     ):
-        checked = tool("check-jsonschema", "--builtin-schema", schema, str(path))
+        checked = venv_tool("check-jsonschema", "--builtin-schema", schema, str(path))
         assert checked.returncode == 0, checked.stdout + checked.stderr
 
     config = yaml.safe_load((project / ".gitlab-ci.yml").read_text())

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import TEMPLATE_DIR
+from tests.helpers import TEMPLATE_DIR, venv_tool
 
 
 def command(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -18,7 +17,7 @@ def command(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def cruft(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return command(str(Path(sys.executable).parent / "cruft"), *args, cwd=cwd)
+    return venv_tool("cruft", *args, cwd=cwd)
 
 
 def git(*args: str, cwd: Path) -> None:

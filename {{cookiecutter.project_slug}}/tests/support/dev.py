@@ -34,8 +34,9 @@ from tests.support.reuse import refuse_on_ci, reuse_requested
 DEV_DATABASE = "dev"
 
 
-def service_environment(services: RunningServices) -> dict[str, str]:
-    """The app's settings, as environment variables, pointing at the containers."""
+def prepare_dev_environment(services: RunningServices) -> dict[str, str]:
+    """Create (or keep) the dev database and migrate it to head; return the app's settings,
+    as environment variables, pointing at the containers."""
     server_url = services.postgres.get_connection_url()
     database_url = ensure_database(server_url, DEV_DATABASE)
     command.upgrade(alembic_config(database_url), "head")
@@ -66,7 +67,7 @@ def run(host: str, port: int, reuse: bool) -> int:
     services = start_services(compose_images(), workers=1, reuse=reuse)
     children: list[subprocess.Popen[bytes]] = []
     try:
-        environment = {**os.environ, **service_environment(services)}
+        environment = {**os.environ, **prepare_dev_environment(services)}
         server = [
             sys.executable,
             "-m",

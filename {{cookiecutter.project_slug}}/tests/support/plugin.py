@@ -162,6 +162,9 @@ class ServicesPlugin:
 def endpoints_of(
     running: RunningServices, images: dict[str, str], server_url: str, template: str, workers: int
 ) -> ServiceEndpoints:
+{%- if cookiecutter.use_kafka == "y" %}
+    kafka_bootstrap_servers = running.kafka.get_bootstrap_server()
+{%- endif %}
     return ServiceEndpoints(
         postgres_url=server_url,
         template_database=template,
@@ -170,10 +173,8 @@ def endpoints_of(
         redis_databases=redis_databases(workers),
 {%- endif %}
 {%- if cookiecutter.use_kafka == "y" %}
-        kafka_bootstrap_servers=running.kafka.get_bootstrap_server(),
-        kafka_idempotence=asyncio.run(
-            supports_idempotent_producer(running.kafka.get_bootstrap_server())
-        ),
+        kafka_bootstrap_servers=kafka_bootstrap_servers,
+        kafka_idempotence=asyncio.run(supports_idempotent_producer(kafka_bootstrap_servers)),
 {%- endif %}
         images=images,
         container_ids={name: c.get_container_id() for name, c in running.containers().items()},
