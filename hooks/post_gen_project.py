@@ -1,62 +1,80 @@
-"""Remove the files of every feature the answers turned off."""
+"""Remove the files of every feature the answers turned off, as the manifest below says."""
 
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 PACKAGE_NAME = "{{ cookiecutter.package_name }}"
-USE_REDIS = "{{ cookiecutter.use_redis }}" == "y"
-USE_KAFKA = "{{ cookiecutter.use_kafka }}" == "y"
-CI = "{{ cookiecutter.ci }}"
-USE_GITHUB = CI in ("github+gitlab", "github")
-USE_GITLAB = CI in ("github+gitlab", "gitlab")
+ANSWERS = {
+    "use_redis": "{{ cookiecutter.use_redis }}",
+    "use_kafka": "{{ cookiecutter.use_kafka }}",
+    "ci": "{{ cookiecutter.ci }}",
+}
 
 
-def remove(project: Path, *relative_paths: str) -> None:
-    for relative_path in relative_paths:
-        path = project / relative_path
+@dataclass(frozen=True)
+class Feature:
+    option: str
+    on_when: tuple[str, ...]  # the answers that turn it on
+    paths: tuple[str, ...]  # what it owns: globs relative to the project; {package} is the package
+    words: tuple[str, ...] = ()  # must not appear in a project without it (whole words)
+
+    def is_on(self, answers: dict[str, str]) -> bool:
+        return answers.get(self.option, "") in self.on_when
+
+
+# The manifest: every optional feature and the paths it owns. The template's tests read it
+# too (the bake matrix, the files-absent and the no-trace checks).
+FEATURES = {
+    "redis": Feature(
+        option="use_redis",
+        on_when=("y",),
+        paths=(
+            "src/{package}/integrations/redis",
+            "tests/support/services/redis.py",
+            "tests/integration/test_cache.py",
+        ),
+        words=("redis",),
+    ),
+    "kafka": Feature(
+        option="use_kafka",
+        on_when=("y",),
+        paths=(
+            "src/{package}/integrations/kafka",
+            "tests/support/services/kafka.py",
+            "tests/integration/test_events.py",
+            "migrations/versions/*_create_user_events.py",
+        ),
+        words=("kafka",),
+    ),
+    "github": Feature(option="ci", on_when=("github+gitlab", "github"), paths=(".github",)),
+    "gitlab": Feature(
+        option="ci", on_when=("github+gitlab", "gitlab"), paths=(".gitlab-ci.yml", "renovate.json")
+    ),
+}
+
+
+def owned_paths(project: Path, feature: Feature, package: str) -> list[Path]:
+    return sorted(
+        path for pattern in feature.paths for path in project.glob(pattern.format(package=package))
+    )
+
+
+def remove(paths: list[Path]) -> None:
+    for path in paths:
         if path.is_dir():
             shutil.rmtree(path)
         else:
             path.unlink()
 
 
-def remove_redis_files(project: Path) -> None:
-    remove(project, f"src/{PACKAGE_NAME}/cache.py", "tests/integration/test_cache.py")
-
-
-def remove_kafka_files(project: Path) -> None:
-    remove(
-        project,
-        f"src/{PACKAGE_NAME}/events.py",
-        f"src/{PACKAGE_NAME}/worker.py",
-        f"src/{PACKAGE_NAME}/users/events.py",
-        "tests/integration/test_events.py",
-        "tests/support/kafka.py",
-    )
-    for migration in (project / "migrations/versions").glob("*create_user_events.py"):
-        migration.unlink()
-
-
-def remove_github_files(project: Path) -> None:
-    remove(project, ".github")
-
-
-def remove_gitlab_files(project: Path) -> None:
-    remove(project, ".gitlab-ci.yml", "renovate.json")
-
-
 def main() -> None:
     project = Path.cwd()
-    if not USE_REDIS:
-        remove_redis_files(project)
-    if not USE_KAFKA:
-        remove_kafka_files(project)
-    if not USE_GITHUB:
-        remove_github_files(project)
-    if not USE_GITLAB:
-        remove_gitlab_files(project)
+    for feature in FEATURES.values():
+        if not feature.is_on(ANSWERS):
+            remove(owned_paths(project, feature, PACKAGE_NAME))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import keyword
 import re
 import sys
@@ -15,16 +16,13 @@ USE_REDIS = "{{ cookiecutter.use_redis }}"
 USE_KAFKA = "{{ cookiecutter.use_kafka }}"
 KAFKA_IMAGE = "{{ cookiecutter.kafka_image }}"
 CI = "{{ cookiecutter.ci }}"
-
-CHOICES = {
-    "python_version": ("3.13", "3.12"),
-    "postgres_version": ("17", "18", "16"),
-    "use_redis": ("y", "n"),
-    "use_kafka": ("y", "n"),
-    "kafka_image": ("apache/kafka-native", "apache/kafka", "confluentinc/cp-kafka"),
-    "ci": ("github+gitlab", "github", "gitlab", "none"),
-}
-DEFAULT_KAFKA_IMAGE = CHOICES["kafka_image"][0]
+# The questions as cookiecutter read them from cookiecutter.json, choices included (cruft
+# renders hooks without them; its prompts offer only the choices anyway).
+QUESTIONS = r"""{{ _cookiecutter | default({}) | tojson }}"""
+# cookiecutter.json's first kafka_image: the context cannot tell it apart from an answer
+# given on the command line (cookiecutter moves that to the front); a template test keeps
+# the two equal.
+DEFAULT_KAFKA_IMAGE = "apache/kafka-native"
 # Names a generated package must not take: the project's own top-level test package,
 # and test-runner modules that stdlib_module_names does not list.
 RESERVED_PACKAGE_NAMES = frozenset({"tests", "test", "conftest", "pytest", "migrations"})
@@ -58,9 +56,18 @@ def email_error(email: str) -> str | None:
     return None
 
 
-def choice_error(answers: dict[str, str]) -> str | None:
-    for name, allowed in CHOICES.items():
-        if answers[name] not in allowed:
+def choices_of(questions: dict[str, object]) -> dict[str, list[str]]:
+    """Every question that has choices, and its choices (private variables are no questions)."""
+    return {
+        name: value
+        for name, value in questions.items()
+        if isinstance(value, list) and not name.startswith("_")
+    }
+
+
+def choice_error(answers: dict[str, str], choices: dict[str, list[str]]) -> str | None:
+    for name, allowed in choices.items():
+        if name in answers and answers[name] not in allowed:
             return f"{name} {answers[name]!r} is not one of: {', '.join(allowed)}"
     return None
 
@@ -71,12 +78,12 @@ def combination_error(answers: dict[str, str]) -> str | None:
     return None
 
 
-def first_error(answers: dict[str, str]) -> str | None:
+def first_error(answers: dict[str, str], choices: dict[str, list[str]]) -> str | None:
     checks = (
         slug_error(answers["project_slug"]),
         package_error(answers["package_name"]),
         email_error(answers["author_email"]),
-        choice_error(answers),
+        choice_error(answers, choices),
         combination_error(answers),
     )
     return next((error for error in checks if error), None)
@@ -94,7 +101,8 @@ def main() -> None:
             "use_kafka": USE_KAFKA,
             "kafka_image": KAFKA_IMAGE,
             "ci": CI,
-        }
+        },
+        choices_of(json.loads(QUESTIONS)),
     )
     if error:
         print(f"ERROR: {error}", file=sys.stderr)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
+from cookiecutter.generate import generate_context
 from cookiecutter.main import cookiecutter
+from cookiecutter.prompt import prompt_for_config
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 SNAPSHOT_DIR = Path(__file__).resolve().parent / "snapshots" / "default"
@@ -37,6 +41,19 @@ SUITE_BAKES: list[dict[str, str]] = [
     {"use_redis": "n", "use_kafka": "n"},
     {"kafka_image": "confluentinc/cp-kafka"},
 ]
+
+
+def answers_of(overrides: dict[str, str]) -> dict[str, Any]:
+    """Every answer of a bake with `overrides`, the derived ones (slug, package) included."""
+    context = generate_context(
+        context_file=str(TEMPLATE_DIR / "cookiecutter.json"), extra_context=overrides
+    )
+    return prompt_for_config(context, no_input=True)
+
+
+def whole_word(word: str) -> re.Pattern[str]:
+    """`word` between non-alphanumerics: `kafka` in KAFKA_URL or kafka.py, not in aiokafka."""
+    return re.compile(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", re.IGNORECASE)
 
 
 def matrix_id(overrides: dict[str, str]) -> str:
@@ -119,18 +136,19 @@ def pytest_in(
 class Background:
     """A command running in its own process group, its output read line by line."""
 
-    def __init__(self, project: Path, *command: str) -> None:
+    def __init__(self, project: Path, *command: str, env: dict[str, str] | None = None) -> None:
         self.process = subprocess.Popen(
             command,
             cwd=project,
-            env=uv_env(),
+            env={**uv_env(), **(env or {})},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
         )
         self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._forward, daemon=True).start()
+        self._reader = threading.Thread(target=self._forward, daemon=True)
+        self._reader.start()
 
     def _forward(self) -> None:
         assert self.process.stdout is not None
@@ -141,3 +159,12 @@ class Background:
         while containing not in (line := self.lines.get(timeout=seconds)):
             pass
         return line
+
+    def output(self, seconds: float = 300) -> tuple[int, str]:
+        """Wait for the command to end; its exit code and the output not read yet."""
+        returncode = self.process.wait(timeout=seconds)
+        self._reader.join(timeout=10)  # it ends at the end of the output
+        lines = []
+        while not self.lines.empty():
+            lines.append(self.lines.get())
+        return returncode, "".join(lines)

@@ -17,6 +17,7 @@ from tests.docker_watch import session_of, wait_until, watch_containers
 from tests.helpers import (
     SUITE_BAKES,
     Background,
+    bake,
     matrix_id,
     project_images,
     pytest_in,
@@ -52,6 +53,29 @@ def test_generated_suite_passes_with_one_container_per_service(
     session = session_of(result.stdout)
     assert activity.images(session) == Counter(project_images(project))  # one each, and Ryuk
     assert wait_until(lambda: not activity.still_present(session), seconds=20)
+
+
+def test_a_compose_service_without_a_module_is_left_alone(tmp_path: Path) -> None:
+    """Users add services of their own to compose.yaml (local mail, say): the suite neither
+    starts, describes nor pre-pulls what it has no module for."""
+    project = synced(bake(tmp_path))
+    with (project / "compose.yaml").open("a") as compose:
+        compose.write("\n  mailpit:\n    image: axllent/mailpit:v1.20\n")
+    assert "mailpit" in yaml.safe_load((project / "compose.yaml").read_text())["services"]
+
+    with watch_containers() as activity:
+        result = pytest_in(project, "-n", "2")
+    pulled = run(project, "uv", "run", "python", "-m", "tests.support.images", "pull")
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert SUMMARY.search(result.stdout), output
+    assert "mailpit" not in output
+    images = project_images(project)
+    assert "axllent/mailpit:v1.20" not in images
+    assert activity.images(session_of(result.stdout)) == Counter(images)
+    assert pulled.returncode == 0, pulled.stdout + pulled.stderr
+    assert "mailpit" not in pulled.stdout + pulled.stderr
 
 
 def test_unit_only_run_starts_no_container(bake_once: Callable[..., Path]) -> None:

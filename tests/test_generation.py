@@ -11,31 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import MATRIX, matrix_id, run, text_files
+from hooks.post_gen_project import FEATURES
+from tests.helpers import MATRIX, answers_of, matrix_id, run, text_files, whole_word
 
 LEFTOVER = re.compile(r"(?<!\$)\{\{|\{%|cookiecutter\.")
 CASES = [pytest.param(overrides, id=matrix_id(overrides)) for overrides in MATRIX]
-
-FEATURE_FILES = {
-    "redis": ["src/acme_users/cache.py", "tests/integration/test_cache.py"],
-    "kafka": [
-        "src/acme_users/events.py",
-        "src/acme_users/worker.py",
-        "src/acme_users/users/events.py",
-        "tests/integration/test_events.py",
-        "tests/support/kafka.py",
-        "migrations/versions/2026_11_22_0001-0002_create_user_events.py",
-    ],
-    "github": [".github/workflows/ci.yml", ".github/dependabot.yml"],
-    "gitlab": [".gitlab-ci.yml", "renovate.json"],
-}
-
-
-def enabled_features(overrides: dict[str, str]) -> set[str]:
-    ci = overrides.get("ci", "github+gitlab")
-    features = {name for name in ("github", "gitlab") if name in ci}
-    features |= {name for name in ("redis", "kafka") if overrides.get(f"use_{name}", "y") == "y"}
-    return features
 
 
 @pytest.fixture
@@ -69,18 +49,22 @@ def test_config_files_parse(project: Path) -> None:
 def test_files_of_disabled_features_are_absent(
     project: Path, request: pytest.FixtureRequest
 ) -> None:
-    overrides = request.node.callspec.params["project"]
-    enabled = enabled_features(overrides)
-    for feature, paths in FEATURE_FILES.items():
-        for path in paths:
-            assert (project / path).exists() == (feature in enabled), path
+    answers = answers_of(request.node.callspec.params["project"])
+    for name, feature in FEATURES.items():
+        for pattern in feature.paths:
+            found = list(project.glob(pattern.format(package=answers["package_name"])))
+            assert bool(found) == feature.is_on(answers), f"{name}: {pattern}"
 
 
-def test_disabled_services_leave_no_trace(project: Path, request: pytest.FixtureRequest) -> None:
-    enabled = enabled_features(request.node.callspec.params["project"])
-    for service in {"redis", "kafka"} - enabled:
-        mentions = [path for path, text in text_files(project).items() if service in text.lower()]
-        assert mentions == [], f"{service} is off but mentioned in {mentions}"
+def test_disabled_features_leave_no_trace(project: Path, request: pytest.FixtureRequest) -> None:
+    answers = answers_of(request.node.callspec.params["project"])
+    for name, feature in FEATURES.items():
+        if feature.is_on(answers):
+            continue
+        for word in map(whole_word, feature.words):
+            files = text_files(project).items()
+            mentions = [path for path, text in files if word.search(f"{path}\n{text}")]
+            assert mentions == [], f"{name} is off but {word.pattern} is in {mentions}"
 
 
 def test_ruff_and_strict_mypy_pass(project: Path) -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from cookiecutter.exceptions import FailedHookException
 
 from hooks import pre_gen_project
-from tests.helpers import bake
+from tests.helpers import TEMPLATE_DIR, bake
+
+QUESTIONS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
+CHOICES = pre_gen_project.choices_of(QUESTIONS)
 
 VALID = {
     "project_slug": "acme-users",
@@ -46,17 +50,17 @@ REJECTED = [
 
 @pytest.mark.parametrize(("overrides", "message"), REJECTED)
 def test_first_error_names_the_bad_answer(overrides: dict[str, str], message: str) -> None:
-    error = pre_gen_project.first_error({**VALID, **overrides})
+    error = pre_gen_project.first_error({**VALID, **overrides}, CHOICES)
     assert error is not None
     assert message in error
 
 
 def test_valid_answers_pass() -> None:
-    assert pre_gen_project.first_error(VALID) is None
+    assert pre_gen_project.first_error(VALID, CHOICES) is None
 
 
 def test_an_answer_outside_its_choices_is_refused() -> None:
-    assert pre_gen_project.first_error({**VALID, "ci": "jenkins"}) == (
+    assert pre_gen_project.first_error({**VALID, "ci": "jenkins"}, CHOICES) == (
         "ci 'jenkins' is not one of: github+gitlab, github, gitlab, none"
     )
 

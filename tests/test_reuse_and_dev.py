@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import urllib.error
@@ -22,6 +23,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("docker_to_oursel
 REUSE = "--reuse-containers"
 ON_A_LAPTOP = {"CI": ""}  # reuse is for local runs: the generated suite refuses it when CI is set
 PROJECT_LABEL = "tc-service.project"
+SHARED_STATE_TESTS = (
+    "tests/integration/test_users_api.py",
+    "tests/integration/test_users_service.py",
+    "tests/integration/test_cache.py",
+)
 
 
 @pytest.fixture
@@ -74,6 +80,16 @@ def test_reuse_adopts_then_replaces_what_changed(project: Path) -> None:
     assert third.returncode == 0, third.stdout + third.stderr
     assert template_of(third.stdout) != template_of(second.stdout)  # rebuilt
 
+    postgres_module = project / "tests" / "support" / "services" / "postgres.py"
+    postgres_module.write_text(
+        postgres_module.read_text().replace('"tests-only"', '"tests-only-changed"')
+    )
+    with watch_containers() as activity:
+        changed = pytest_in(project, REUSE, *quick, env=ON_A_LAPTOP)
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    assert list(activity.images(session_of(changed.stdout))) == ["postgres:17.6-alpine"]
+    assert "redis reused, kafka reused" in changed.stdout
+
     images = docker.from_env().images
     images.get("redis:8.2-alpine").tag("redis", "8.2-alpine-reuse-test")
     try:
@@ -97,6 +113,31 @@ def test_reuse_adopts_then_replaces_what_changed(project: Path) -> None:
     cleaned = pytest_in(project, "--clean-reused-containers")
     assert "removed 3 reused test container(s)" in cleaned.stdout
     assert kept_containers(project) == []
+
+
+def test_two_reusing_runs_at_once_both_pass(project: Path) -> None:
+    """A terminal and an IDE running the suite of one project at the same moment, sharing
+    the kept containers: the tests that keep state on the servers (databases, Redis)."""
+    warm_up = pytest_in(project, REUSE, "tests/integration/test_health.py", env=ON_A_LAPTOP)
+    assert warm_up.returncode == 0, warm_up.stdout + warm_up.stderr
+
+    # Each file several times over, so that the two runs overlap for seconds, not an instant.
+    tests = (
+        "-p",
+        "no:cacheprovider",
+        REUSE,
+        "-n",
+        "2",
+        "--keep-duplicates",
+        *SHARED_STATE_TESTS * 4,
+    )
+    runs = [Background(project, "uv", "run", "pytest", *tests, env=ON_A_LAPTOP) for _ in "ab"]
+    outputs = [run_.output() for run_ in runs]
+
+    for returncode, output in outputs:
+        assert returncode == 0, output
+        assert "postgres reused, redis reused, kafka reused" in output
+        assert re.search(r"^=+ \d+ passed", output, re.MULTILINE), output
 
 
 def test_reuse_is_refused_on_ci(project: Path) -> None:

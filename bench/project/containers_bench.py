@@ -12,15 +12,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import docker
 from testcontainers.core.container import DockerContainer, Reaper
-from tests.support.containers import TunedPostgresContainer, redis_container, start_services
+from tests.support.containers import start_services
 from tests.support.images import compose_images
-from tests.support.kafka import kafka_container
+from tests.support.services import present_services
 
-IMAGES = compose_images()
+SERVICES = present_services(compose_images())
 MAKERS: dict[str, Callable[[], DockerContainer]] = {
-    "postgres": lambda: TunedPostgresContainer(IMAGES["postgres"]),
-    "redis": lambda: redis_container(IMAGES["redis"], workers=1),
-    "kafka": lambda: kafka_container(IMAGES["kafka"]),
+    service.name: lambda service=service, image=image: service.container(image, workers=1)
+    for service, image in SERVICES
 }
 
 
@@ -52,7 +51,7 @@ def cold_start() -> dict[str, float]:
     result["one after another"], _ = seconds_to(lambda: [c.start() for c in containers])
     for container in containers:
         container.stop()
-    result["parallel (ours)"], services = seconds_to(lambda: start_services(IMAGES, workers=1))
+    result["parallel (ours)"], services = seconds_to(lambda: start_services(SERVICES, workers=1))
     services.stop()
     return result
 
@@ -60,10 +59,10 @@ def cold_start() -> dict[str, float]:
 def container_sets(count: int) -> dict[str, float]:
     Reaper.get_instance()
     with ThreadPoolExecutor(max_workers=count) as pool:
-        sets = list(pool.map(lambda _: start_services(IMAGES, workers=1), range(count)))
+        sets = list(pool.map(lambda _: start_services(SERVICES, workers=1), range(count)))
     try:
         time.sleep(2)  # let the servers settle after start
-        ids = [c.get_container_id() for s in sets for c in s.containers().values()]
+        ids = [c.get_container_id() for s in sets for c in s.containers.values()]
         return {"containers": len(ids), "memory_mib": memory_mib(ids)}
     finally:
         for services in sets:

@@ -13,7 +13,7 @@ from acme_users.models import Base, User
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from tests.support.databases import create_database, drop_database, unique_database_name
-from tests.support.endpoints import ServiceEndpoints
+from tests.support.services.postgres import PostgresEndpoint
 
 pytestmark = pytest.mark.integration
 TESTS = range(int(os.environ.get("BENCH_TESTS", "200")))
@@ -31,24 +31,24 @@ async def body(session: AsyncSession) -> None:
 
 
 async def database_engine(
-    services: ServiceEndpoints, template: str
+    postgres: PostgresEndpoint, template: str
 ) -> AsyncIterator[tuple[str, AsyncEngine]]:
     name = unique_database_name("bench")
-    engine = create_async_engine(create_database(services.postgres_url, name, template=template))
+    engine = create_async_engine(create_database(postgres.url, name, template=template))
     yield name, engine
     await engine.dispose()
-    drop_database(services.postgres_url, name)
+    drop_database(postgres.url, name)
 
 
 @pytest.fixture(scope="session")
-async def migrated_engine(services: ServiceEndpoints) -> AsyncIterator[AsyncEngine]:
-    async for _, engine in database_engine(services, services.template_database):
+async def migrated_engine(postgres: PostgresEndpoint) -> AsyncIterator[AsyncEngine]:
+    async for _, engine in database_engine(postgres, postgres.template_database):
         yield engine
 
 
 @pytest.fixture(scope="session")
-async def empty_engine(services: ServiceEndpoints) -> AsyncIterator[AsyncEngine]:
-    async for _, engine in database_engine(services, "template0"):
+async def empty_engine(postgres: PostgresEndpoint) -> AsyncIterator[AsyncEngine]:
+    async for _, engine in database_engine(postgres, "template0"):
         yield engine
 
 
@@ -77,8 +77,8 @@ async def create_all_drop_all(empty_engine: AsyncEngine) -> AsyncIterator[AsyncS
 
 
 @pytest.fixture
-async def fresh_clone(services: ServiceEndpoints) -> AsyncIterator[AsyncSession]:
-    async for _, engine in database_engine(services, services.template_database):
+async def fresh_clone(postgres: PostgresEndpoint) -> AsyncIterator[AsyncSession]:
+    async for _, engine in database_engine(postgres, postgres.template_database):
         async with AsyncSession(engine, expire_on_commit=False) as session:
             yield session
 

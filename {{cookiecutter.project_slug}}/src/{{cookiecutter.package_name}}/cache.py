@@ -1,41 +1,38 @@
-"""Redis client and a small string cache with a TTL, for cache-aside reads."""
+"""The cache routers use. An integration installs a real one; without it nothing is cached."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
-from redis.asyncio import Redis
-
-from {{ cookiecutter.package_name }}.config import RedisSettings
 
 
-def create_redis(settings: RedisSettings) -> Redis:
-    return Redis.from_url(settings.url, decode_responses=True)
+class Cache(Protocol):
+    async def get(self, key: str) -> str | None: ...
+
+    async def set(self, key: str, value: str) -> None: ...
+
+    async def delete(self, key: str) -> None: ...
 
 
-async def ping_redis(redis: Redis) -> None:
-    await redis.ping()
-
-
-class Cache:
-    def __init__(self, redis: Redis, ttl_seconds: int) -> None:
-        self.redis = redis
-        self.ttl_seconds = ttl_seconds
+class NoCache:
+    """Keeps nothing: every read is a miss."""
 
     async def get(self, key: str) -> str | None:
-        value = await self.redis.get(key)
-        return value.decode() if isinstance(value, bytes) else value
+        return None
 
     async def set(self, key: str, value: str) -> None:
-        await self.redis.set(key, value, ex=self.ttl_seconds)
+        return None
 
     async def delete(self, key: str) -> None:
-        await self.redis.delete(key)
+        return None
+
+
+NO_CACHE = NoCache()
 
 
 def get_cache(request: Request) -> Cache:
-    cache: Cache = request.app.state.cache
+    cache: Cache = getattr(request.app.state, "cache", NO_CACHE)
     return cache
 
 

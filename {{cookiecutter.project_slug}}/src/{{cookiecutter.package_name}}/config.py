@@ -1,4 +1,4 @@
-"""Settings from the environment (and `.env`), one class per concern."""
+"""Settings from the environment (and `.env`): the core here, each integration's in its package."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+PACKAGE = __name__.partition(".")[0]
 PLACEHOLDER_PASSWORDS = frozenset({"", "changeme", "change-me", "password", "postgres", "secret"})
 
 
@@ -18,14 +19,14 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
-def _env(prefix: str) -> SettingsConfigDict:
+def env_settings(prefix: str) -> SettingsConfigDict:
     return SettingsConfigDict(env_prefix=prefix, env_file=".env", extra="ignore")
 
 
 class DatabaseSettings(BaseSettings):
-    model_config = _env("DATABASE_")
+    model_config = env_settings("DATABASE_")
 
-    url: str = "postgresql+psycopg://postgres:postgres@localhost:5432/{{ cookiecutter.package_name }}"
+    url: str = f"postgresql+psycopg://postgres:postgres@localhost:5432/{PACKAGE}"
     pool_size: int = Field(default=5, ge=1)
     echo: bool = False
 
@@ -43,41 +44,22 @@ class DatabaseSettings(BaseSettings):
     @property
     def password(self) -> str:
         return make_url(self.url).password or ""
-{%- if cookiecutter.use_redis == "y" %}
 
 
-class RedisSettings(BaseSettings):
-    model_config = _env("REDIS_")
-
-    url: str = "redis://localhost:6379/0"
-    cache_ttl_seconds: int = Field(default=60, ge=1)
-{%- endif %}
-{%- if cookiecutter.use_kafka == "y" %}
-
-
-class KafkaSettings(BaseSettings):
-    model_config = _env("KAFKA_")
-
-    bootstrap_servers: str = "localhost:9092"
-    user_events_topic: str = "user.created"
-    worker_group_id: str = "{{ cookiecutter.project_slug }}-worker"
-    # Real brokers de-duplicate producer retries; turn off only for a broker without it.
-    enable_idempotence: bool = True
-{%- endif %}
+class IntegrationSettings(BaseSettings):
+    """The settings of one optional integration (src/<package>/integrations/<name>/), read
+    from the environment under the integration's own prefix unless given explicitly."""
 
 
 class Settings(BaseSettings):
-    model_config = _env("")
+    model_config = env_settings("")
 
     environment: Environment = Environment.DEVELOPMENT
     health_check_timeout_seconds: float = Field(default=2.0, gt=0)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
-{%- if cookiecutter.use_redis == "y" %}
-    redis: RedisSettings = Field(default_factory=RedisSettings)
-{%- endif %}
-{%- if cookiecutter.use_kafka == "y" %}
-    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
-{%- endif %}
+    # Integration settings given explicitly (tests do); any integration not listed here
+    # reads its own from the environment.
+    integrations: tuple[IntegrationSettings, ...] = Field(default=(), exclude=True)
 
     @model_validator(mode="after")
     def refuse_placeholder_secrets(self) -> Settings:
@@ -89,6 +71,16 @@ class Settings(BaseSettings):
                 f"(ENVIRONMENT={self.environment.value})"
             )
         return self
+
+    def integration[T: IntegrationSettings](self, kind: type[T]) -> T:
+        """The settings of one integration: as given, or read from the environment."""
+        given = [settings for settings in self.integrations if isinstance(settings, kind)]
+        return given[0] if given else kind()
+
+    def with_integration(self, settings: IntegrationSettings) -> Settings:
+        """A copy with `settings` in place of the integration settings of the same kind."""
+        others = tuple(s for s in self.integrations if type(s) is not type(settings))
+        return self.model_copy(update={"integrations": (*others, settings)})
 
 
 @lru_cache

@@ -1,50 +1,41 @@
-"""Kafka producer lifecycle and the publisher the routers use."""
+"""Domain events and the sink routers publish them to. A message broker integration installs
+a real sink; without one, events are dropped (nothing is subscribed to them)."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Protocol
 
-from aiokafka import AIOKafkaProducer
 from fastapi import Depends, Request
+from pydantic import BaseModel, Field
 
-from {{ cookiecutter.package_name }}.config import KafkaSettings
-from {{ cookiecutter.package_name }}.users.events import UserCreated
-
-
-def create_producer(settings: KafkaSettings) -> AIOKafkaProducer:
-    return AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers,
-        acks="all",
-        enable_idempotence=settings.enable_idempotence,
-    )
+logger = logging.getLogger(__name__)
 
 
-async def ping_kafka(producer: AIOKafkaProducer) -> None:
-    await producer.client.fetch_all_metadata()
+class DomainEvent(BaseModel):
+    event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    event_type: str
+    occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
-class EventPublisher:
-    def __init__(self, producer: AIOKafkaProducer, settings: KafkaSettings) -> None:
-        self.producer = producer
-        self.settings = settings
-
-    async def publish_user_created(self, *, user_id: int, email: str) -> UserCreated:
-        event = UserCreated(
-            event_id=uuid.uuid4(), user_id=user_id, email=email, occurred_at=datetime.now(UTC)
-        )
-        await self.producer.send_and_wait(
-            self.settings.user_events_topic,
-            key=str(user_id).encode(),
-            value=event.model_dump_json().encode(),
-        )
-        return event
+class EventSink(Protocol):
+    async def publish(self, event: DomainEvent, *, key: str) -> None:
+        """Publish `event`; events with the same `key` keep their order."""
 
 
-def get_event_publisher(request: Request) -> EventPublisher:
-    publisher: EventPublisher = request.app.state.event_publisher
-    return publisher
+class DroppingEventSink:
+    async def publish(self, event: DomainEvent, *, key: str) -> None:
+        logger.debug("no broker installed: dropping %s %s", event.event_type, event.event_id)
 
 
-EventPublisherDep = Annotated[EventPublisher, Depends(get_event_publisher)]
+DROPPING_EVENT_SINK = DroppingEventSink()
+
+
+def get_event_sink(request: Request) -> EventSink:
+    sink: EventSink = getattr(request.app.state, "event_sink", DROPPING_EVENT_SINK)
+    return sink
+
+
+EventSinkDep = Annotated[EventSink, Depends(get_event_sink)]

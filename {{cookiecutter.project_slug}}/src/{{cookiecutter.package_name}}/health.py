@@ -9,7 +9,7 @@ from typing import Literal
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel
 
-ReadinessCheck = Callable[[], Awaitable[None]]
+ReadinessCheck = Callable[[], Awaitable[object]]
 
 router = APIRouter(prefix="/health", tags=["health"])
 

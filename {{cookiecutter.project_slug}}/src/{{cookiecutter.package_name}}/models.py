@@ -1,9 +1,10 @@
 """Every ORM model, imported in one place so Alembic sees the whole schema."""
 
 from {{ cookiecutter.package_name }}.db import Base
-{%- if cookiecutter.use_kafka == "y" %}
-from {{ cookiecutter.package_name }}.users.events import UserEvent
-{%- endif %}
+from {{ cookiecutter.package_name }}.integrations import installed_integrations
 from {{ cookiecutter.package_name }}.users.models import User
 
-__all__ = ["Base", "User"{% if cookiecutter.use_kafka == "y" %}, "UserEvent"{% endif %}]
+# Integrations that own tables define them when they are imported.
+INTEGRATIONS = installed_integrations()
+
+__all__ = ["INTEGRATIONS", "Base", "User"]

@@ -6,6 +6,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from {{ cookiecutter.package_name }}.config import Settings
+from {{ cookiecutter.package_name }}.integrations.redis import RedisSettings
 from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.users.models import User
 from {{ cookiecutter.package_name }}.users.router import user_cache_key
@@ -37,8 +38,8 @@ async def test_read_is_a_miss_then_a_hit(
 async def test_cached_entry_expires_after_its_ttl(
     settings: Settings, db_session: AsyncSession, redis_client: Redis
 ) -> None:
-    short_lived = settings.redis.model_copy(update={"cache_ttl_seconds": 1})
-    app = use_session(create_app(settings.model_copy(update={"redis": short_lived})), db_session)
+    short_lived = settings.integration(RedisSettings).model_copy(update={"cache_ttl_seconds": 1})
+    app = use_session(create_app(settings.with_integration(short_lived)), db_session)
     user = await create(UserFactory, db_session, full_name="Ada")
 
     async with app_client(app) as client:

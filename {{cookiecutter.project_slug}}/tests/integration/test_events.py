@@ -9,11 +9,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from {{ cookiecutter.package_name }}.config import DatabaseSettings, Settings
+from {{ cookiecutter.package_name }}.integrations.kafka import KafkaSettings, UserEvent
+from {{ cookiecutter.package_name }}.integrations.kafka.worker import run_worker
 from {{ cookiecutter.package_name }}.main import create_app
-from {{ cookiecutter.package_name }}.users.events import UserCreated, UserEvent
-from {{ cookiecutter.package_name }}.worker import run_worker
+from {{ cookiecutter.package_name }}.users.events import UserCreated
 from tests.support.app import app_client
-from tests.support.kafka import KafkaTopic, committed_offset, consume, eventually, produce
+from tests.support.services.kafka import (
+    KafkaTopic,
+    committed_offset,
+    consume,
+    eventually,
+    produce,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -23,15 +30,14 @@ ADA = {"email": "ada@example.com", "full_name": "Ada"}
 @pytest.fixture
 def event_settings(settings: Settings, fresh_database: str, kafka_topic: KafkaTopic) -> Settings:
     """The app and the worker commit for real here, so they share a fresh database."""
-    kafka = settings.kafka.model_copy(
+    kafka = settings.integration(KafkaSettings).model_copy(
         update={
             "user_events_topic": kafka_topic.name,
             "worker_group_id": kafka_topic.group_id,
         }
     )
-    return settings.model_copy(
-        update={"database": DatabaseSettings(url=fresh_database), "kafka": kafka}
-    )
+    fresh = settings.model_copy(update={"database": DatabaseSettings(url=fresh_database)})
+    return fresh.with_integration(kafka)
 
 
 @pytest.fixture
@@ -55,8 +61,10 @@ async def running_worker(settings: Settings) -> AsyncIterator[None]:
 async def worker_consumes(settings: Settings, topic: KafkaTopic, deliveries: int) -> None:
     """Run the worker until its group has committed past `deliveries` records."""
 
+    group_id = settings.integration(KafkaSettings).worker_group_id
+
     async def consumed_all() -> bool:
-        return await committed_offset(topic, settings.kafka.worker_group_id) >= deliveries
+        return await committed_offset(topic, group_id) >= deliveries
 
     async with running_worker(settings):
         await eventually(consumed_all, what=f"the worker to consume {deliveries} records")

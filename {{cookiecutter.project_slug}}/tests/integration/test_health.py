@@ -4,6 +4,7 @@ from httpx import AsyncClient
 from {{ cookiecutter.package_name }}.config import DatabaseSettings, Settings
 from {{ cookiecutter.package_name }}.main import create_app
 from tests.support.app import app_client
+from tests.support.endpoints import ServiceEndpoints
 
 pytestmark = pytest.mark.integration
 
@@ -13,13 +14,15 @@ async def test_live(client: AsyncClient) -> None:
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
 
 
-async def test_ready_when_every_dependency_answers(client: AsyncClient) -> None:
+async def test_ready_checks_every_service_the_suite_runs(
+    client: AsyncClient, services: ServiceEndpoints
+) -> None:
     response = await client.get("/health/ready")
 
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ready"
-    assert set(body["checks"]) == { {{- '"postgres"' }}{% if cookiecutter.use_redis == "y" %}, "redis"{% endif %}{% if cookiecutter.use_kafka == "y" %}, "kafka"{% endif %}}
+    assert set(body["checks"]) == set(services.services)
     assert set(body["checks"].values()) == {"ok"}
 
 

@@ -5,22 +5,23 @@ import pytest
 from alembic import command
 from sqlalchemy.engine import make_url
 
+from {{ cookiecutter.package_name }}.models import Base
 from tests.support.databases import (
     alembic_config,
     create_database,
     drop_database,
     unique_database_name,
 )
-from tests.support.endpoints import ServiceEndpoints
+from tests.support.services.postgres import PostgresEndpoint
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def empty_database(services: ServiceEndpoints) -> Iterator[str]:
+def empty_database(postgres: PostgresEndpoint) -> Iterator[str]:
     name = unique_database_name("empty")
-    yield create_database(services.postgres_url, name)
-    drop_database(services.postgres_url, name)
+    yield create_database(postgres.url, name)
+    drop_database(postgres.url, name)
 
 
 def tables(database_url: str) -> set[str]:
@@ -37,7 +38,7 @@ def test_upgrade_matches_the_models_and_downgrade_reverses_it(empty_database: st
 
     command.upgrade(config, "head")
     command.check(config)  # raises when the models and the migrations disagree
-    assert tables(empty_database) == { {{- '"users"' }}{% if cookiecutter.use_kafka == "y" %}, "user_events"{% endif %}}
+    assert tables(empty_database) == set(Base.metadata.tables)
 
     command.downgrade(config, "base")
     assert tables(empty_database) == set()

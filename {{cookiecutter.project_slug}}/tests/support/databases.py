@@ -19,6 +19,7 @@ from tests.support.reuse import migrations_hash
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CLONE_ATTEMPTS = 20
+STALE_TEMPLATES_KEPT = 2
 
 
 def with_database(server_url: str, name: str) -> str:
@@ -76,7 +77,8 @@ def build_template(server_url: str) -> str:
     """Migrate an empty database to head once; every test database is cloned from it.
 
     It is named after the migrations, so a reused server rebuilds it only when they change;
-    it is built under a temporary name and renamed, so a half-built one is never used.
+    it is built under a temporary name and renamed, so a half-built one is never used. Two
+    runs may build it at once (reused containers): the second rename loses and is dropped.
     """
     name = f"template_{migrations_hash()}"
     with psycopg.connect(_libpq_dsn(server_url), autocommit=True) as connection:
@@ -84,20 +86,25 @@ def build_template(server_url: str) -> str:
             row[0]
             for row in connection.execute(
                 "SELECT datname FROM pg_database WHERE datname LIKE 'template\\_%'"
+                " ORDER BY oid DESC"
             )
         ]
     if name in existing:
         return name
-    for stale in existing:
+    # A run that started before the migrations changed may still clone the newest stale ones.
+    for stale in existing[STALE_TEMPLATES_KEPT:]:
         drop_database(server_url, stale)
     building = unique_database_name("building")
     command.upgrade(alembic_config(create_database(server_url, building)), "head")
     with psycopg.connect(_libpq_dsn(server_url), autocommit=True) as connection:
-        connection.execute(
-            sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
-                sql.Identifier(building), sql.Identifier(name)
+        try:
+            connection.execute(
+                sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                    sql.Identifier(building), sql.Identifier(name)
+                )
             )
-        )
+        except psycopg.errors.DuplicateDatabase:
+            connection.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(building)))
     return name
 
 

@@ -2,17 +2,15 @@
 
     uv run python -m tests.support.dev [--port 8000] [--reuse]
 
-Starts PostgreSQL{% if cookiecutter.use_redis == "y" %}, Redis{% endif %}{% if cookiecutter.use_kafka == "y" %} and Kafka{% endif %} with the test suite's definitions (or, with --reuse or
-TC_REUSE=1, the containers a reusing test run left), upgrades a `dev` database to head and
-runs the app with auto-reload{% if cookiecutter.use_kafka == "y" %} and the Kafka worker{% endif %}. Ctrl-C stops what it started.
+Starts the test services with the suite's definitions (or, with --reuse or TC_REUSE=1, the
+containers a reusing test run left), migrates a `dev` database to head and runs the app
+with auto-reload, with whatever each service runs beside it (tests/support/services/).
+Ctrl-C stops what it started.
 """
 
 from __future__ import annotations
 
 import argparse
-{%- if cookiecutter.use_kafka == "y" %}
-import asyncio
-{%- endif %}
 import os
 import signal
 import subprocess
@@ -20,41 +18,21 @@ import sys
 import time
 from types import FrameType
 
-from alembic import command
 from testcontainers.core.labels import SESSION_ID
 
-from tests.support.containers import RunningServices, {% if cookiecutter.use_redis == "y" %}redis_url, {% endif %}start_services
-from tests.support.databases import alembic_config, ensure_database
+from {{ cookiecutter.package_name }} import main as app_module
+from tests.support.containers import RunningServices, start_services
 from tests.support.images import compose_images
-{%- if cookiecutter.use_kafka == "y" %}
-from tests.support.kafka import supports_idempotent_producer
-{%- endif %}
 from tests.support.reuse import refuse_on_ci, reuse_requested
+from tests.support.services import present_services
 
-DEV_DATABASE = "dev"
 
-
-def prepare_dev_environment(services: RunningServices) -> dict[str, str]:
-    """Create (or keep) the dev database and migrate it to head; return the app's settings,
-    as environment variables, pointing at the containers."""
-    server_url = services.postgres.get_connection_url()
-    database_url = ensure_database(server_url, DEV_DATABASE)
-    command.upgrade(alembic_config(database_url), "head")
-{%- if cookiecutter.use_kafka == "y" %}
-    bootstrap_servers = services.kafka.get_bootstrap_server()
-    idempotence = asyncio.run(supports_idempotent_producer(bootstrap_servers))
-{%- endif %}
-    return {
-        "ENVIRONMENT": "development",
-        "DATABASE_URL": database_url,
-{%- if cookiecutter.use_redis == "y" %}
-        "REDIS_URL": f"{redis_url(services.redis)}/0",
-{%- endif %}
-{%- if cookiecutter.use_kafka == "y" %}
-        "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
-        "KAFKA_ENABLE_IDEMPOTENCE": str(idempotence).lower(),
-{%- endif %}
-    }
+def prepare_dev_environment(running: RunningServices) -> dict[str, str]:
+    """The app's settings, as environment variables, pointing at the containers."""
+    environment = {"ENVIRONMENT": "development"}
+    for name, service in running.services.items():
+        environment.update(service.dev_environment(running.containers[name]))
+    return environment
 
 
 def stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -64,15 +42,15 @@ def stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
 def run(host: str, port: int, reuse: bool) -> int:
     if reuse:
         refuse_on_ci()
-    services = start_services(compose_images(), workers=1, reuse=reuse)
+    running = start_services(present_services(compose_images()), workers=1, reuse=reuse)
     children: list[subprocess.Popen[bytes]] = []
     try:
-        environment = {**os.environ, **prepare_dev_environment(services)}
+        environment = {**os.environ, **prepare_dev_environment(running)}
         server = [
             sys.executable,
             "-m",
             "uvicorn",
-            "{{ cookiecutter.package_name }}.main:create_app",
+            f"{app_module.__name__}:create_app",
             "--factory",
             "--reload",
             "--reload-dir",
@@ -82,15 +60,10 @@ def run(host: str, port: int, reuse: bool) -> int:
             "--port",
             str(port),
         ]
-        children.append(subprocess.Popen(server, env=environment))
-{%- if cookiecutter.use_kafka == "y" %}
-        worker = [
-            sys.executable,
-            "-m",
-            "{{ cookiecutter.package_name }}.worker",
+        commands = [server] + [
+            command for service in running.services.values() for command in service.dev_commands()
         ]
-        children.append(subprocess.Popen(worker, env=environment))
-{%- endif %}
+        children += [subprocess.Popen(command, env=environment) for command in commands]
         print(f"dev mode ready in session {SESSION_ID}:", flush=True)
         print(f"  app:      http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
         for name, value in environment.items():
@@ -114,7 +87,7 @@ def run(host: str, port: int, reuse: bool) -> int:
                 child.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 child.kill()
-        services.stop()
+        running.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

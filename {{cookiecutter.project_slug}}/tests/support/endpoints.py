@@ -3,61 +3,76 @@
 from __future__ import annotations
 
 import json
-import re
+import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.support.containers import RunningServices
+from tests.support.services import Endpoint
+
+
+@dataclass(frozen=True)
+class ServiceEndpoint:
+    image: str
+    container_id: str
+    address: str
+    notes: list[str]
+    endpoint: Endpoint
+
 
 @dataclass(frozen=True)
 class ServiceEndpoints:
-    postgres_url: str
-    template_database: str
-{%- if cookiecutter.use_redis == "y" %}
-    redis_url: str
-    redis_databases: int
-{%- endif %}
-{%- if cookiecutter.use_kafka == "y" %}
-    kafka_bootstrap_servers: str
-    kafka_idempotence: bool
-{%- endif %}
-    images: dict[str, str] = field(default_factory=dict)
-    container_ids: dict[str, str] = field(default_factory=dict)
+    # Unique to this run: names of what the run creates on shared (reused) servers.
+    run_id: str
+    services: dict[str, ServiceEndpoint]
+
+    @classmethod
+    def of_running(cls, running: RunningServices) -> ServiceEndpoints:
+        """Ask each running service what workers need (in parallel: some wait on a server)."""
+
+        def describe(name: str) -> ServiceEndpoint:
+            service, container = running.services[name], running.containers[name]
+            endpoint = service.endpoint(container)
+            return ServiceEndpoint(
+                image=running.images[name],
+                container_id=container.get_container_id(),
+                address=service.address(endpoint),
+                notes=service.notes(endpoint),
+                endpoint=endpoint,
+            )
+
+        names = list(running.containers)
+        with ThreadPoolExecutor(max_workers=max(len(names), 1)) as pool:
+            described = dict(zip(names, pool.map(describe, names), strict=True))
+        return cls(run_id=uuid.uuid4().hex[:8], services=described)
+
+    def of(self, service: str) -> Endpoint:
+        return self.services[service].endpoint
+
+    def container_ids(self) -> dict[str, str]:
+        return {name: service.container_id for name, service in self.services.items()}
+
+    def describe(self) -> list[str]:
+        lines = []
+        for name, service in self.services.items():
+            lines.append(f"{name}: {service.image} at {service.address}")
+            lines += [f"{name}: {note}" for note in service.notes]
+        return lines
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self)))
 
     @classmethod
     def read(cls, path: Path) -> ServiceEndpoints:
-        return cls(**json.loads(path.read_text()))
-
-    def describe(self) -> list[str]:
-        addresses = {
-            "postgres": self.postgres_url.rpartition("@")[2],
-{%- if cookiecutter.use_redis == "y" %}
-            "redis": self.redis_url,
-{%- endif %}
-{%- if cookiecutter.use_kafka == "y" %}
-            "kafka": self.kafka_bootstrap_servers,
-{%- endif %}
-        }
-        lines = [f"{name}: {image} at {addresses[name]}" for name, image in self.images.items()]
-        lines.append(f"postgres: test databases are cloned from {self.template_database}")
-{%- if cookiecutter.use_kafka == "y" %}
-        if not self.kafka_idempotence:
-            lines.append("kafka: this broker grants no producer ids; idempotence is off in tests")
-{%- endif %}
-        return lines
+        data = json.loads(path.read_text())
+        services = {name: ServiceEndpoint(**fields) for name, fields in data["services"].items()}
+        return cls(run_id=data["run_id"], services=services)
 
 
 # How conftest reaches the endpoints without importing the plugin module (which pytest must
 # import itself, through pytest_plugins, to rewrite its asserts).
 ENDPOINTS_PROVIDER = pytest.StashKey[Callable[[], ServiceEndpoints]]()
-
-
-def worker_index(worker_id: str) -> int:
-    """0 without xdist ("master"), N for xdist's "gwN"."""
-    match = re.fullmatch(r"gw(\d+)", worker_id)
-    return int(match.group(1)) if match else 0

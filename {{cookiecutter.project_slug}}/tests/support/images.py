@@ -1,6 +1,8 @@
 """The test images, read from compose.yaml (the single source of tags), and a parallel pull.
 
 `uv run python -m tests.support.images pull` is what CI runs before pytest; `list` prints them.
+The suite's images are those of the compose services with a module in tests/support/services/
+(a project without that folder, where the CI files were copied alone, pulls every image).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from testcontainers.core.config import testcontainers_config
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = PROJECT_ROOT / "compose.yaml"
+SERVICE_MODULES = Path(__file__).resolve().parent / "services"
 
 
 def compose_images(compose_file: Path = COMPOSE_FILE) -> dict[str, str]:
@@ -26,9 +29,18 @@ def compose_images(compose_file: Path = COMPOSE_FILE) -> dict[str, str]:
     return {name: spec["image"] for name, spec in services.items() if "image" in spec}
 
 
+def suite_images(compose_file: Path = COMPOSE_FILE) -> list[str]:
+    """The images of the services the suite starts: those with a module of their own."""
+    images = compose_images(compose_file)
+    if not SERVICE_MODULES.is_dir():
+        return list(images.values())
+    modules = {path.stem for path in SERVICE_MODULES.glob("[!_]*.py")}
+    return [image for name, image in images.items() if name in modules]
+
+
 def images_to_pull(compose_file: Path = COMPOSE_FILE) -> list[str]:
-    """The compose images plus the reaper (Ryuk) of the pinned testcontainers."""
-    return [*compose_images(compose_file).values(), testcontainers_config.ryuk_image]
+    """The suite's images plus the reaper (Ryuk) of the pinned testcontainers."""
+    return [*suite_images(compose_file), testcontainers_config.ryuk_image]
 
 
 def ensure_image(client: docker.DockerClient, reference: str) -> str:

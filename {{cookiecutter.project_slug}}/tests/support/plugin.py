@@ -10,9 +10,6 @@ collection, before any test is scheduled. Workers read the endpoints from the sa
 
 from __future__ import annotations
 
-{% if cookiecutter.use_kafka == "y" -%}
-import asyncio
-{% endif -%}
 import shutil
 import tempfile
 import time
@@ -25,26 +22,16 @@ import docker.errors
 import pytest
 from testcontainers.core.labels import SESSION_ID
 
-from tests.support.containers import (
-    RunningServices,
-{%- if cookiecutter.use_redis == "y" %}
-    redis_databases,
-    redis_url,
-{%- endif %}
-    start_services,
-)
-from tests.support.databases import build_template
+from tests.support.containers import RunningServices, start_services
 from tests.support.endpoints import ENDPOINTS_PROVIDER, ServiceEndpoints
 from tests.support.images import compose_images
-{%- if cookiecutter.use_kafka == "y" %}
-from tests.support.kafka import supports_idempotent_producer
-{%- endif %}
 from tests.support.reuse import (
     ReuseRefusedError,
     refuse_on_ci,
     remove_project_containers,
     reuse_requested,
 )
+from tests.support.services import MissingComposeServiceError, present_services
 
 PLUGIN_NAME = "tc-service-services"
 HANDOFF_DIR_KEY = "tc_service_handoff_dir"
@@ -82,7 +69,11 @@ class ServicesPlugin:
             self._start()
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
-        images = ", ".join(f"{name}={image}" for name, image in compose_images().items())
+        try:
+            services = present_services(compose_images())
+        except MissingComposeServiceError as error:
+            return [f"test services: {error}"]
+        images = ", ".join(f"{service.name}={image}" for service, image in services)
         return [f"test services (started once, only if integration tests run): {images}"]
 
     @pytest.hookimpl(wrapper=True)
@@ -91,7 +82,7 @@ class ServicesPlugin:
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report: pytest.TestReport = yield
         if report.failed and item.get_closest_marker("integration") and self._endpoints:
-            for name, tail in container_log_tails(self._endpoints.container_ids).items():
+            for name, tail in container_log_tails(self._endpoints.container_ids()).items():
                 title = f"{name} container log (last {LOG_TAIL_LINES} lines)"
                 report.sections.append((title, tail))
         return report
@@ -121,16 +112,14 @@ class ServicesPlugin:
     def _start(self) -> None:
         self._decided = True
         began = time.perf_counter()
-        images = compose_images()
         workers = len(self.config.getoption("tx", None) or []) or 1
         try:
-            self.running = start_services(images, workers, reuse=self.reuse)
-            server_url = self.running.postgres.get_connection_url()
-            template = build_template(server_url)
+            services = present_services(compose_images())
+            self.running = start_services(services, workers, reuse=self.reuse)
+            self._endpoints = ServiceEndpoints.of_running(self.running)
         except Exception as error:
             self._stop()
             pytest.exit(f"tc-service: {error}", returncode=pytest.ExitCode.INTERRUPTED)
-        self._endpoints = endpoints_of(self.running, images, server_url, template, workers)
         self._endpoints.write(self.handoff_dir / ENDPOINTS_FILE)
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
@@ -157,28 +146,6 @@ class ServicesPlugin:
         if not self.is_worker:
             self._stop()
             shutil.rmtree(self.handoff_dir, ignore_errors=True)
-
-
-def endpoints_of(
-    running: RunningServices, images: dict[str, str], server_url: str, template: str, workers: int
-) -> ServiceEndpoints:
-{%- if cookiecutter.use_kafka == "y" %}
-    kafka_bootstrap_servers = running.kafka.get_bootstrap_server()
-{%- endif %}
-    return ServiceEndpoints(
-        postgres_url=server_url,
-        template_database=template,
-{%- if cookiecutter.use_redis == "y" %}
-        redis_url=redis_url(running.redis),
-        redis_databases=redis_databases(workers),
-{%- endif %}
-{%- if cookiecutter.use_kafka == "y" %}
-        kafka_bootstrap_servers=kafka_bootstrap_servers,
-        kafka_idempotence=asyncio.run(supports_idempotent_producer(kafka_bootstrap_servers)),
-{%- endif %}
-        images=images,
-        container_ids={name: c.get_container_id() for name, c in running.containers().items()},
-    )
 
 
 def container_log_tails(container_ids: dict[str, str]) -> dict[str, str]:

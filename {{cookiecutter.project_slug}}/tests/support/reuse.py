@@ -47,6 +47,7 @@ def project_key() -> str:
 
 def config_hash(container: DockerContainer) -> str:
     """Everything that decides what the container is: a change means a new container."""
+    container._configure()  # what start() adds first (a module's credentials, say)
     config = {
         "class": f"{type(container).__module__}.{type(container).__qualname__}",
         "testcontainers": importlib.metadata.version("testcontainers"),
@@ -76,7 +77,8 @@ def labelled(container: DockerContainer, service: str) -> DockerContainer:
 
 def adopt_or_replace(container: DockerContainer, service: str) -> bool:
     """Attach `container` to a running one of the same configuration (True), or remove the
-    project's containers of that service whose configuration differs (False)."""
+    project's containers of that service whose configuration differs (False). A running one
+    of the same configuration is never removed: another run may be using it."""
     wanted = config_hash(container)
     client = docker.from_env()
     existing = client.containers.list(
@@ -85,14 +87,11 @@ def adopt_or_replace(container: DockerContainer, service: str) -> bool:
     )
     adopted = False
     for candidate in existing:
-        if (
-            not adopted
-            and candidate.status == "running"
-            and candidate.labels.get(CONFIG_LABEL) == wanted
-        ):
+        usable = candidate.status == "running" and candidate.labels.get(CONFIG_LABEL) == wanted
+        if usable and not adopted:
             container._container = candidate  # adopt it instead of creating one
             adopted = True
-        else:
+        elif not usable:
             candidate.remove(force=True, v=True)
     return adopted
 

@@ -4,14 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
-{% if cookiecutter.use_redis == "y" -%}
 from {{ cookiecutter.package_name }}.cache import CacheDep
-{% endif -%}
 from {{ cookiecutter.package_name }}.db import SessionDep
-{%- if cookiecutter.use_kafka == "y" %}
-from {{ cookiecutter.package_name }}.events import EventPublisherDep
-{%- endif %}
+from {{ cookiecutter.package_name }}.events import EventSinkDep
 from {{ cookiecutter.package_name }}.users import service
+from {{ cookiecutter.package_name }}.users.events import UserCreated
 from {{ cookiecutter.package_name }}.users.models import User
 from {{ cookiecutter.package_name }}.users.schemas import (
     MAX_PAGE_SIZE,
@@ -49,18 +46,14 @@ ValidUserDep = Annotated[User, Depends(valid_user_id)]
 async def create_user(
     data: UserCreate,
     session: SessionDep,
-{%- if cookiecutter.use_kafka == "y" %}
-    events: EventPublisherDep,
-{%- endif %}
+    events: EventSinkDep,
 ) -> User:
     try:
         user = await service.create_user(session=session, data=data)
     except service.EmailAlreadyRegisteredError as error:
         raise email_conflict(error) from error
     await session.commit()
-{%- if cookiecutter.use_kafka == "y" %}
-    await events.publish_user_created(user_id=user.id, email=user.email)
-{%- endif %}
+    await events.publish(UserCreated(user_id=user.id, email=user.email), key=str(user.id))
     return user
 
 
@@ -83,18 +76,12 @@ async def list_users(
 async def read_user(
     user_id: int,
     session: SessionDep,
-{%- if cookiecutter.use_redis == "y" %}
     cache: CacheDep,
-{%- endif %}
 ) -> UserPublic:
-{%- if cookiecutter.use_redis == "y" %}
     if cached := await cache.get(user_cache_key(user_id)):
         return UserPublic.model_validate_json(cached)
-{%- endif %}
     user = UserPublic.model_validate(await valid_user_id(user_id, session))
-{%- if cookiecutter.use_redis == "y" %}
     await cache.set(user_cache_key(user_id), user.model_dump_json())
-{%- endif %}
     return user
 
 
@@ -103,16 +90,12 @@ async def update_user(
     data: UserUpdate,
     user: ValidUserDep,
     session: SessionDep,
-{%- if cookiecutter.use_redis == "y" %}
     cache: CacheDep,
-{%- endif %}
 ) -> User:
     try:
         await service.update_user(session=session, user=user, data=data)
     except service.EmailAlreadyRegisteredError as error:
         raise email_conflict(error) from error
     await session.commit()
-{%- if cookiecutter.use_redis == "y" %}
     await cache.delete(user_cache_key(user.id))
-{%- endif %}
     return user

@@ -1,9 +1,11 @@
-"""Kafka for tests: the container classes, a topic per test, and bounded waits."""
+"""Kafka: the container classes, the broker's capabilities probe, a topic and consumer group
+per test, bounded waits, and the fixtures."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import tarfile
 import time
 import uuid
@@ -12,12 +14,17 @@ from dataclasses import dataclass
 from io import BytesIO
 from typing import Any, Self
 
+import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 from testcontainers.community.kafka import KafkaContainer
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.wait_strategies import LogMessageWaitStrategy
+
+from {{ cookiecutter.package_name }}.integrations.kafka import KafkaSettings, worker
+from tests.support.endpoints import ServiceEndpoints
+from tests.support.services import Endpoint, TestService
 
 DEADLINE_SECONDS = 15.0
 
@@ -94,7 +101,11 @@ KafkaTestContainer = KafkaContainer | ApacheKafkaContainer
 def kafka_container(image: str) -> KafkaTestContainer:
     """Confluent images keep testcontainers' own KRaft KafkaContainer; Apache ones use ours."""
     if image.rpartition(":")[0].endswith("cp-kafka"):
-        return KafkaContainer(image).with_kraft()
+        confluent = KafkaContainer(image).with_kraft()
+        # What start() would set, so that reuse hashes all of it (testcontainers leaves the
+        # method unannotated).
+        confluent.configure()  # type: ignore[no-untyped-call]
+        return confluent
     return ApacheKafkaContainer(image)
 
 
@@ -216,3 +227,70 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {within:g}s waiting for {what}")
         await asyncio.sleep(interval)
+
+
+@dataclass(frozen=True)
+class KafkaEndpoint:
+    bootstrap_servers: str
+    idempotence: bool  # whether the broker grants producer ids (every real Kafka does)
+
+
+class KafkaService(TestService[KafkaTestContainer]):
+    name = "kafka"
+    settings_fixture = "kafka_settings"
+
+    def container(self, image: str, workers: int) -> KafkaTestContainer:
+        return kafka_container(image)
+
+    def endpoint(self, container: KafkaTestContainer) -> Endpoint:
+        bootstrap_servers = container.get_bootstrap_server()
+        idempotence = asyncio.run(supports_idempotent_producer(bootstrap_servers))
+        return {"bootstrap_servers": bootstrap_servers, "idempotence": idempotence}
+
+    def address(self, endpoint: Endpoint) -> str:
+        return str(endpoint["bootstrap_servers"])
+
+    def notes(self, endpoint: Endpoint) -> list[str]:
+        if endpoint["idempotence"]:
+            return []
+        return ["this broker grants no producer ids; idempotence is off in tests"]
+
+    def dev_environment(self, container: KafkaTestContainer) -> dict[str, str]:
+        endpoint = self.endpoint(container)
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": endpoint["bootstrap_servers"],
+            "KAFKA_ENABLE_IDEMPOTENCE": str(endpoint["idempotence"]).lower(),
+        }
+
+    def dev_commands(self) -> list[list[str]]:
+        return [[sys.executable, "-m", worker.__name__]]
+
+
+SERVICE = KafkaService()
+
+
+@pytest.fixture(scope="session")
+def kafka(services: ServiceEndpoints) -> KafkaEndpoint:
+    return KafkaEndpoint(**services.of(SERVICE.name))
+
+
+@pytest.fixture(scope="session")
+async def worker_kafka_topic(kafka: KafkaEndpoint, worker_id: str) -> KafkaTopic:
+    """The topic the app publishes to in ordinary tests: one per worker."""
+    return await create_topic(kafka.bootstrap_servers, prefix=f"app-{worker_id}")
+
+
+@pytest.fixture
+async def kafka_topic(kafka: KafkaEndpoint) -> KafkaTopic:
+    """A topic and consumer group of this test's own."""
+    return await create_topic(kafka.bootstrap_servers)
+
+
+@pytest.fixture
+def kafka_settings(kafka: KafkaEndpoint, worker_kafka_topic: KafkaTopic) -> KafkaSettings:
+    return KafkaSettings(
+        bootstrap_servers=kafka.bootstrap_servers,
+        user_events_topic=worker_kafka_topic.name,
+        worker_group_id=worker_kafka_topic.group_id,
+        enable_idempotence=kafka.idempotence,
+    )

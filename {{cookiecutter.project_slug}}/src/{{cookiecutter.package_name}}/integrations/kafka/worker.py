@@ -1,4 +1,7 @@
-"""Consume `user.created` and record each event once: `python -m {{ cookiecutter.package_name }}.worker`."""
+"""Consume `user.created` and record each event once.
+
+Run: python -m <package>.integrations.kafka.worker
+"""
 
 from __future__ import annotations
 
@@ -10,9 +13,11 @@ from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from {{ cookiecutter.package_name }}.config import KafkaSettings, Settings, get_settings
+from {{ cookiecutter.package_name }}.config import Settings, get_settings
 from {{ cookiecutter.package_name }}.db import create_engine, create_session_factory
-from {{ cookiecutter.package_name }}.users.events import UserCreated, record_user_event
+from {{ cookiecutter.package_name }}.integrations.kafka import KafkaSettings
+from {{ cookiecutter.package_name }}.integrations.kafka.inbox import record_user_event
+from {{ cookiecutter.package_name }}.users.events import UserCreated
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +49,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     """Consume until `stop` is set. Offsets are committed only after the events are stored."""
     engine = create_engine(settings.database)
     session_factory = create_session_factory(engine)
-    consumer = create_consumer(settings.kafka)
+    consumer = create_consumer(settings.integration(KafkaSettings))
     await consumer.start()
     try:
         while not stop.is_set():

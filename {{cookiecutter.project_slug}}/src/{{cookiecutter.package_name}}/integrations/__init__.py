@@ -1,0 +1,41 @@
+"""Optional integrations, one package each; the app installs every one present.
+
+An integration is a package here defining `INTEGRATION`: in the app's lifespan it opens its
+client from its settings, puts what routers use on `app.state` (behind a small interface
+such as `cache.Cache` or `events.EventSink`) and yields its readiness check. Adding one
+means adding a package; nothing else in the app changes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from contextlib import AbstractAsyncContextManager
+from functools import cache
+from typing import Protocol
+
+from fastapi import FastAPI
+
+from {{ cookiecutter.package_name }}.config import Settings
+from {{ cookiecutter.package_name }}.health import ReadinessCheck
+
+
+class Integration(Protocol):
+    @property
+    def name(self) -> str:
+        """Its name in /health/ready."""
+        ...
+
+    def lifespan(
+        self, app: FastAPI, settings: Settings
+    ) -> AbstractAsyncContextManager[ReadinessCheck]: ...
+
+
+@cache
+def installed_integrations() -> tuple[Integration, ...]:
+    """The integrations present, by package name. Importing them also defines their tables."""
+    integrations = []
+    for module in sorted(pkgutil.iter_modules(__path__), key=lambda module: module.name):
+        integration: Integration = importlib.import_module(f"{__name__}.{module.name}").INTEGRATION
+        integrations.append(integration)
+    return tuple(integrations)
