@@ -262,6 +262,8 @@ def main() -> None:
     if args.report:
         print(report(json.loads(args.json.read_text())))
         return
+    # Users have bytecode caches; these machines turn them off for every process.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as workdir:
         project = prepared_project(Path(workdir))
