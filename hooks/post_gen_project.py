@@ -10,6 +10,7 @@ PACKAGE_NAME = "{{ cookiecutter.package_name }}"
 ANSWERS = {
     "use_redis": "{{ cookiecutter.use_redis }}",
     "use_kafka": "{{ cookiecutter.use_kafka }}",
+    "object_storage": "{{ cookiecutter.object_storage }}",
     "ci": "{{ cookiecutter.ci }}",
 }
 
@@ -48,6 +49,17 @@ FEATURES = {
             "migrations/versions/*_create_user_events.py",
         ),
         words=("kafka",),
+    ),
+    "s3": Feature(
+        option="object_storage",
+        on_when=("localstack", "minio"),
+        paths=(
+            "src/{package}/integrations/s3",
+            "src/{package}/users/avatars.py",
+            "tests/support/services/s3.py",
+            "tests/integration/test_avatars.py",
+        ),
+        words=("s3", "localstack", "minio", "aiobotocore", "avatar", "avatars"),
     ),
     "github": Feature(option="ci", on_when=("github+gitlab", "github"), paths=(".github",)),
     "gitlab": Feature(

@@ -15,6 +15,7 @@ POSTGRES_VERSION = "{{ cookiecutter.postgres_version }}"
 USE_REDIS = "{{ cookiecutter.use_redis }}"
 USE_KAFKA = "{{ cookiecutter.use_kafka }}"
 KAFKA_IMAGE = "{{ cookiecutter.kafka_image }}"
+OBJECT_STORAGE = "{{ cookiecutter.object_storage }}"
 CI = "{{ cookiecutter.ci }}"
 # The questions as cookiecutter read them from cookiecutter.json, choices included (cruft
 # renders hooks without them; its prompts offer only the choices anyway).
@@ -100,6 +101,7 @@ def main() -> None:
             "use_redis": USE_REDIS,
             "use_kafka": USE_KAFKA,
             "kafka_image": KAFKA_IMAGE,
+            "object_storage": OBJECT_STORAGE,
             "ci": CI,
         },
         choices_of(json.loads(QUESTIONS)),

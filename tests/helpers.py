@@ -26,6 +26,8 @@ MATRIX: list[dict[str, str]] = [
     {"use_kafka": "n"},
     {"kafka_image": "apache/kafka"},
     {"kafka_image": "confluentinc/cp-kafka"},
+    {"object_storage": "localstack"},
+    {"object_storage": "minio", "use_kafka": "n"},
     {"python_version": "3.12"},
     {"postgres_version": "18"},
     {"postgres_version": "16"},
@@ -40,6 +42,8 @@ SUITE_BAKES: list[dict[str, str]] = [
     {},
     {"use_redis": "n", "use_kafka": "n"},
     {"kafka_image": "confluentinc/cp-kafka"},
+    {"object_storage": "localstack"},
+    {"object_storage": "minio", "use_kafka": "n"},
 ]
 
 

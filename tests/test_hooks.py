@@ -23,6 +23,7 @@ VALID = {
     "use_redis": "y",
     "use_kafka": "y",
     "kafka_image": "apache/kafka-native",
+    "object_storage": "none",
     "ci": "github+gitlab",
 }
 

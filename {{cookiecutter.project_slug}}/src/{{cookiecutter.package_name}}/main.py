@@ -60,4 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings or get_settings()
     app.include_router(health.router)
     app.include_router(users_router)
+    for integration in installed_integrations():
+        for router in integration.routers:
+            app.include_router(router)
     return app

@@ -2,8 +2,9 @@
 
 An integration is a package here defining `INTEGRATION`: in the app's lifespan it opens its
 client from its settings, puts what routers use on `app.state` (behind a small interface
-such as `cache.Cache` or `events.EventSink`) and yields its readiness check. Adding one
-means adding a package; nothing else in the app changes.
+such as `cache.Cache` or `events.EventSink`) and yields its readiness check; routes that
+exist only with it are its `routers`. Adding one means adding a package; nothing else in
+the app changes.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from contextlib import AbstractAsyncContextManager
 from functools import cache
 from typing import Protocol
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.health import ReadinessCheck
@@ -24,6 +25,11 @@ class Integration(Protocol):
     @property
     def name(self) -> str:
         """Its name in /health/ready."""
+        ...
+
+    @property
+    def routers(self) -> tuple[APIRouter, ...]:
+        """Routes that exist only with it."""
         ...
 
     def lifespan(

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from aiokafka import AIOKafkaProducer
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from {{ cookiecutter.package_name }}.config import PACKAGE, IntegrationSettings, Settings, env_settings
 from {{ cookiecutter.package_name }}.events import DomainEvent
@@ -54,6 +54,7 @@ class KafkaEventSink:
 
 class KafkaIntegration:
     name = "kafka"
+    routers: tuple[APIRouter, ...] = ()
 
     @asynccontextmanager
     async def lifespan(self, app: FastAPI, settings: Settings) -> AsyncIterator[ReadinessCheck]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from pydantic import Field
 from redis.asyncio import Redis
 
@@ -38,6 +38,7 @@ class RedisCache:
 
 class RedisIntegration:
     name = "redis"
+    routers: tuple[APIRouter, ...] = ()
 
     @asynccontextmanager
     async def lifespan(self, app: FastAPI, settings: Settings) -> AsyncIterator[ReadinessCheck]:

@@ -1,0 +1,97 @@
+"""A user's avatar: one image in the object store, keyed by the user's id.
+
+GET streams the image through the service rather than redirecting to a presigned URL: the
+store stays private (its address inside compose or a VPC is not one a client can reach) and
+every read goes through the service's own checks.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi.responses import StreamingResponse
+
+from {{ cookiecutter.package_name }}.integrations.s3 import ObjectStoreDep
+from {{ cookiecutter.package_name }}.users.router import ValidUserDep
+
+AVATAR_TYPES = ("image/png", "image/jpeg", "image/webp")
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+
+router = APIRouter(prefix="/users/{user_id}/avatar", tags=["users"])
+
+
+def avatar_key(user_id: int) -> str:
+    return f"users/{user_id}/avatar"
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").partition(";")[0].strip().lower()
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it is known to exceed `limit` bytes."""
+    too_large = HTTPException(
+        status.HTTP_413_CONTENT_TOO_LARGE, f"the avatar is larger than {limit} bytes"
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
+
+
+@router.put(
+    "",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={
+        404: {"description": "no such user"},
+        413: {"description": "larger than AVATAR_MAX_BYTES"},
+        415: {"description": f"not one of {', '.join(AVATAR_TYPES)}"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": dict.fromkeys(AVATAR_TYPES, BINARY),
+        }
+    },
+)
+async def put_avatar(user: ValidUserDep, request: Request, store: ObjectStoreDep) -> Response:
+    kind = media_type(request)
+    if kind not in AVATAR_TYPES:
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            f"an avatar is one of {', '.join(AVATAR_TYPES)}",
+        )
+    image = await read_limited(request, store.settings.avatar_max_bytes)
+    await store.put(avatar_key(user.id), image, content_type=kind)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": dict.fromkeys(AVATAR_TYPES, BINARY)},
+        404: {"description": "no such user, or no avatar"},
+    },
+)
+async def get_avatar(user: ValidUserDep, store: ObjectStoreDep) -> StreamingResponse:
+    stored = await store.get(avatar_key(user.id))
+    if stored is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "the user has no avatar")
+    return StreamingResponse(
+        stored.chunks,
+        media_type=stored.content_type,
+        headers={"content-length": str(stored.size)},
+    )
+
+
+@router.delete(
+    "", status_code=status.HTTP_204_NO_CONTENT, responses={404: {"description": "no such user"}}
+)
+async def delete_avatar(user: ValidUserDep, store: ObjectStoreDep) -> Response:
+    await store.delete(avatar_key(user.id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
