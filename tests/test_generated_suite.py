@@ -124,6 +124,72 @@ def integration_test_in(project: Path, signature: str, body: str) -> Iterator[st
         module.unlink()
 
 
+UNITTEST = ("uv", "run", "python", "-m", "unittest")
+TESTCASE_MODULE = "tests/integration/test_users_testcase.py"
+
+
+def test_testcases_run_under_unittest_with_one_container_per_service(
+    bake_once: Callable[..., Path],
+) -> None:
+    project = synced(bake_once(matrix_id({})))
+
+    with watch_containers() as activity:
+        result = run(project, *UNITTEST, "discover", "-s", "tests", "-t", ".")
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert re.search(r"^Ran [1-9]\d* tests? in", result.stderr, re.MULTILINE), output
+    assert re.search(r"^OK$", result.stderr, re.MULTILINE), output
+    session = session_of(result.stderr)
+    assert activity.images(session) == Counter(project_images(project))
+    assert wait_until(lambda: not activity.still_present(session), seconds=20)
+
+
+def test_testcases_under_pytest_share_the_runs_containers(
+    bake_once: Callable[..., Path],
+) -> None:
+    project = synced(bake_once(matrix_id({})))
+
+    with watch_containers() as activity:
+        result = pytest_in(project, "-n", "2", TESTCASE_MODULE)
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert SUMMARY.search(result.stdout), output
+    assert activity.images(session_of(result.stdout)) == Counter(project_images(project))
+
+
+@contextmanager
+def failing_testcase_in(project: Path) -> Iterator[str]:
+    module = project / "tests" / "integration" / "test_temporary_testcase.py"
+    module.write_text(
+        "from tests.support.testcase import IntegrationTestCase\n\n\n"
+        "class FailingTest(IntegrationTestCase):\n"
+        "    async def test_fails(self) -> None:\n"
+        "        self.assertEqual(1, 2)\n"
+    )
+    try:
+        yield str(module.relative_to(project))
+    finally:
+        module.unlink()
+
+
+def test_a_failing_testcase_reports_the_container_logs_under_both_runners(
+    bake_once: Callable[..., Path],
+) -> None:
+    project = synced(bake_once(matrix_id({})))
+    with failing_testcase_in(project) as failing:
+        under_unittest = run(project, *UNITTEST, failing.removesuffix(".py").replace("/", "."))
+        under_pytest = pytest_in(project, failing)
+
+    assert under_unittest.returncode == 1
+    assert under_pytest.returncode == 1
+    for output in (under_unittest.stderr, under_pytest.stdout):
+        for service in ("postgres", "redis", "kafka"):
+            assert f"{service} container log (last 40 lines)" in output, output
+        assert "database system is ready to accept connections" in output
+
+
 def test_a_failing_test_reports_the_container_logs(bake_once: Callable[..., Path]) -> None:
     project = synced(bake_once(matrix_id({})))
     with integration_test_in(project, "async def test_fails", "assert False") as failing:

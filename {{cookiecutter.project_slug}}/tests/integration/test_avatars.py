@@ -1,13 +1,16 @@
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 
 import pytest
 from aiobotocore.session import get_session
+from botocore.exceptions import ClientError
 from httpx import AsyncClient
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 from types_aiobotocore_s3 import S3Client
 
-from {{ cookiecutter.package_name }}.config import DatabaseSettings, Settings
+from {{ cookiecutter.package_name }}.config import DatabaseSettings, Environment, Settings
 from {{ cookiecutter.package_name }}.integrations.s3 import S3Settings, client_options, read_secret
 from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.users.models import User
@@ -133,6 +136,44 @@ async def test_ready_is_503_naming_the_unreachable_store(settings: Settings) -> 
     assert response.status_code == 503
     failing = [name for name, result in response.json()["checks"].items() if result != "ok"]
     assert failing == ["s3"]
+
+
+@pytest.fixture
+async def missing_bucket(s3_client: S3Client) -> AsyncIterator[str]:
+    """A bucket name nobody created; removed after the test if the app created it."""
+    name = f"missing-{uuid.uuid4().hex[:12]}"
+    yield name
+    with contextlib.suppress(ClientError):
+        await s3_client.delete_bucket(Bucket=name)
+
+
+async def bucket_exists(s3_client: S3Client, name: str) -> bool:
+    listed = await s3_client.list_buckets()
+    return name in {bucket["Name"] for bucket in listed.get("Buckets", [])}
+
+
+async def test_outside_production_the_app_creates_its_bucket(
+    settings: Settings, s3_client: S3Client, missing_bucket: str
+) -> None:
+    store = settings.integration(S3Settings).model_copy(update={"bucket": missing_bucket})
+    async with app_client(create_app(settings.with_integration(store))) as client:
+        response = await client.get("/health/ready")
+
+    assert response.status_code == 200
+    assert await bucket_exists(s3_client, missing_bucket)
+
+
+async def test_in_production_a_missing_bucket_means_not_ready(
+    settings: Settings, s3_client: S3Client, missing_bucket: str
+) -> None:
+    store = settings.integration(S3Settings).model_copy(update={"bucket": missing_bucket})
+    production = settings.model_copy(update={"environment": Environment.PRODUCTION})
+    async with app_client(create_app(production.with_integration(store))) as client:
+        response = await client.get("/health/ready")
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["s3"] != "ok"
+    assert not await bucket_exists(s3_client, missing_bucket)
 
 
 async def test_the_database_password_can_come_from_secrets_manager(

@@ -22,6 +22,8 @@ from testcontainers.core.container import DockerContainer, Reaper
 from tests.support.reuse import adopt_or_replace, labelled
 from tests.support.services import TestService
 
+LOG_TAIL_LINES = 40
+
 
 class DockerUnavailableError(RuntimeError):
     pass
@@ -105,3 +107,15 @@ def stop_quietly(containers: Iterable[DockerContainer]) -> None:
     for container in containers:
         with contextlib.suppress(Exception):  # one that never started has nothing to stop
             container.stop()
+
+
+def container_log_tails(container_ids: dict[str, str]) -> dict[str, str]:
+    try:
+        client = docker.from_env()
+        containers = {name: client.containers.get(id_) for name, id_ in container_ids.items()}
+        return {
+            name: container.logs(tail=LOG_TAIL_LINES).decode(errors="replace")
+            for name, container in containers.items()
+        }
+    except docker.errors.DockerException as error:
+        return {"docker": f"could not read the container logs: {error}"}

@@ -76,3 +76,16 @@ class ServiceEndpoints:
 # How conftest reaches the endpoints without importing the plugin module (which pytest must
 # import itself, through pytest_plugins, to rewrite its asserts).
 ENDPOINTS_PROVIDER = pytest.StashKey[Callable[[], ServiceEndpoints]]()
+
+# The same, for code that pytest does not call with its config (unittest TestCases run by
+# pytest); None outside pytest.
+_endpoints_of_run: Callable[[], ServiceEndpoints] | None = None
+
+
+def use_endpoints_of_run(provider: Callable[[], ServiceEndpoints]) -> None:
+    global _endpoints_of_run  # one per process, set once by the plugin
+    _endpoints_of_run = provider
+
+
+def endpoints_of_run() -> Callable[[], ServiceEndpoints] | None:
+    return _endpoints_of_run

@@ -17,13 +17,16 @@ from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
-import docker
-import docker.errors
 import pytest
 from testcontainers.core.labels import SESSION_ID
 
-from tests.support.containers import RunningServices, start_services
-from tests.support.endpoints import ENDPOINTS_PROVIDER, ServiceEndpoints
+from tests.support.containers import (
+    LOG_TAIL_LINES,
+    RunningServices,
+    container_log_tails,
+    start_services,
+)
+from tests.support.endpoints import ENDPOINTS_PROVIDER, ServiceEndpoints, use_endpoints_of_run
 from tests.support.images import compose_images
 from tests.support.reuse import (
     ReuseRefusedError,
@@ -37,7 +40,6 @@ PLUGIN_NAME = "tc-service-services"
 HANDOFF_DIR_KEY = "tc_service_handoff_dir"
 SERVICES_NEEDED = "services-needed"
 ENDPOINTS_FILE = "endpoints.json"
-LOG_TAIL_LINES = 40
 
 
 class ServicesPlugin:
@@ -148,18 +150,6 @@ class ServicesPlugin:
             shutil.rmtree(self.handoff_dir, ignore_errors=True)
 
 
-def container_log_tails(container_ids: dict[str, str]) -> dict[str, str]:
-    try:
-        client = docker.from_env()
-        containers = {name: client.containers.get(id_) for name, id_ in container_ids.items()}
-        return {
-            name: container.logs(tail=LOG_TAIL_LINES).decode(errors="replace")
-            for name, container in containers.items()
-        }
-    except docker.errors.DockerException as error:
-        return {"docker": f"could not read the container logs: {error}"}
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--reuse-containers",
@@ -190,3 +180,4 @@ def pytest_configure(config: pytest.Config) -> None:
     plugin = ServicesPlugin(config)
     config.pluginmanager.register(plugin, PLUGIN_NAME)
     config.stash[ENDPOINTS_PROVIDER] = plugin.endpoints
+    use_endpoints_of_run(plugin.endpoints)  # for IntegrationTestCase (tests/support/testcase.py)

@@ -13,13 +13,24 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
+    from unittest import IsolatedAsyncioTestCase
+
     import pytest
     from testcontainers.core.container import DockerContainer
 
 Endpoint = dict[str, Any]  # JSON: what a worker needs to reach a service
+
+
+@dataclass(frozen=True)
+class Worker:
+    """The process running tests: names what it creates on servers shared by runs."""
+
+    run_id: str
+    name: str  # xdist's "gwN", or "master"
 
 
 class TestService[C: "DockerContainer"](ABC):
@@ -54,6 +65,13 @@ class TestService[C: "DockerContainer"](ABC):
         """Processes dev mode runs beside the app for it (a consumer, say)."""
         return []
 
+    async def set_up_test_case(
+        self, case: IsolatedAsyncioTestCase, endpoint: Endpoint, worker: Worker
+    ) -> Any:
+        """For IntegrationTestCase (tests/support/testcase.py): this service's share of one
+        test, cleaned up through `case.addAsyncCleanup`; the app's settings for it, or None."""
+        return None
+
 
 class MissingComposeServiceError(LookupError):
     pass
@@ -85,11 +103,14 @@ def present_services(compose_images: dict[str, str]) -> list[tuple[TestService[A
     return [(load(name), image) for name, image in compose_images.items() if name in names]
 
 
+def loaded_services() -> list[TestService[Any]]:
+    return [load(name) for name in module_names()]
+
+
 def integration_settings(request: pytest.FixtureRequest) -> tuple[Any, ...]:
     """The app's settings for every service the app has an integration for."""
-    services = [load(name) for name in module_names()]
     return tuple(
         request.getfixturevalue(service.settings_fixture)
-        for service in services
+        for service in loaded_services()
         if service.settings_fixture
     )

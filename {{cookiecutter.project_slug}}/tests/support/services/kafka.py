@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any, Self
+from unittest import IsolatedAsyncioTestCase
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -22,9 +23,10 @@ from testcontainers.community.kafka import KafkaContainer
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.wait_strategies import LogMessageWaitStrategy
 
-from {{ cookiecutter.package_name }}.integrations.kafka import KafkaSettings, worker
+from {{ cookiecutter.package_name }}.integrations.kafka import KafkaSettings
+from {{ cookiecutter.package_name }}.integrations.kafka import worker as event_worker
 from tests.support.endpoints import ServiceEndpoints
-from tests.support.services import Endpoint, TestService
+from tests.support.services import Endpoint, TestService, Worker
 
 DEADLINE_SECONDS = 15.0
 
@@ -263,7 +265,13 @@ class KafkaService(TestService[KafkaTestContainer]):
         }
 
     def dev_commands(self) -> list[list[str]]:
-        return [[sys.executable, "-m", worker.__name__]]
+        return [[sys.executable, "-m", event_worker.__name__]]
+
+    async def set_up_test_case(
+        self, case: IsolatedAsyncioTestCase, endpoint: Endpoint, worker: Worker
+    ) -> KafkaSettings:
+        kafka = KafkaEndpoint(**endpoint)
+        return app_settings(kafka, await create_topic(kafka.bootstrap_servers))
 
 
 SERVICE = KafkaService()
@@ -286,11 +294,16 @@ async def kafka_topic(kafka: KafkaEndpoint) -> KafkaTopic:
     return await create_topic(kafka.bootstrap_servers)
 
 
-@pytest.fixture
-def kafka_settings(kafka: KafkaEndpoint, worker_kafka_topic: KafkaTopic) -> KafkaSettings:
+def app_settings(kafka: KafkaEndpoint, topic: KafkaTopic) -> KafkaSettings:
+    """The app publishing to `topic`, and its worker consuming it with the topic's group."""
     return KafkaSettings(
         bootstrap_servers=kafka.bootstrap_servers,
-        user_events_topic=worker_kafka_topic.name,
-        worker_group_id=worker_kafka_topic.group_id,
+        user_events_topic=topic.name,
+        worker_group_id=topic.group_id,
         enable_idempotence=kafka.idempotence,
     )
+
+
+@pytest.fixture
+def kafka_settings(kafka: KafkaEndpoint, worker_kafka_topic: KafkaTopic) -> KafkaSettings:
+    return app_settings(kafka, worker_kafka_topic)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from functools import cache
 
 import pytest
 from alembic import command
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from testcontainers.community.postgres import PostgresContainer
 
@@ -21,7 +23,7 @@ from tests.support.databases import (
     unique_database_name,
 )
 from tests.support.endpoints import ServiceEndpoints
-from tests.support.services import Endpoint, TestService
+from tests.support.services import Endpoint, TestService, Worker
 
 POSTGRES_USER = "postgres"
 POSTGRES_PASSWORD = "tests-only"  # not a placeholder: the settings refuse those outside development
@@ -91,15 +93,22 @@ def postgres(services: ServiceEndpoints) -> PostgresEndpoint:
     return PostgresEndpoint(**services.of(SERVICE.name))
 
 
+@cache
+def worker_database(endpoint: PostgresEndpoint, worker: Worker) -> str:
+    """The URL of this worker's own database, cloned from the migrated template once per
+    process. Named after the run: runs sharing reused containers never touch each other's."""
+    name = f"test_{worker.run_id}_{worker.name}"
+    return create_database(endpoint.url, name, template=endpoint.template_database)
+
+
 @pytest.fixture(scope="session")
 def worker_database_url(
     postgres: PostgresEndpoint, services: ServiceEndpoints, worker_id: str
 ) -> Iterator[str]:
-    """This worker's own database, cloned from the migrated template. Named after the run,
-    so that two runs sharing reused containers never touch each other's databases."""
-    name = f"test_{services.run_id}_{worker_id}"
-    yield create_database(postgres.url, name, template=postgres.template_database)
-    drop_database(postgres.url, name)
+    """This worker's own database, cloned from the migrated template."""
+    url = worker_database(postgres, Worker(services.run_id, worker_id))
+    yield url
+    drop_database(postgres.url, make_url(url).database or "")
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,10 @@ test that used it), and the fixtures."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import cache
+from unittest import IsolatedAsyncioTestCase
 
 import pytest
 import redis
@@ -13,7 +15,7 @@ from testcontainers.community.redis import RedisContainer
 
 from {{ cookiecutter.package_name }}.integrations.redis import RedisSettings
 from tests.support.endpoints import ServiceEndpoints
-from tests.support.services import Endpoint, TestService
+from tests.support.services import Endpoint, TestService, Worker
 
 HOLDER_NAME = "tc-service-database-{}"  # the client name of the connection holding a database
 CLAIM_KEY = "tc-service:claim:{}"  # guards a database while its holder names itself
@@ -75,25 +77,41 @@ class RedisService(TestService[RedisContainer]):
     def dev_environment(self, container: RedisContainer) -> dict[str, str]:
         return {"REDIS_URL": f"{self.endpoint(container)['url']}/0"}
 
+    async def set_up_test_case(
+        self, case: IsolatedAsyncioTestCase, endpoint: Endpoint, worker: Worker
+    ) -> RedisSettings:
+        url, _ = claimed_database(RedisEndpoint(**endpoint))
+        case.addAsyncCleanup(flush, url)
+        return RedisSettings(url=url)
+
 
 SERVICE = RedisService()
 
 
-@pytest.fixture(scope="session")
-def worker_redis_url(services: ServiceEndpoints) -> Iterator[str]:
-    """This worker's own Redis database, claimed for the session."""
-    endpoint = RedisEndpoint(**services.of(SERVICE.name))
+@cache
+def claimed_database(endpoint: RedisEndpoint) -> tuple[str, redis.Redis]:
+    """The URL of a database this process holds until it exits, and its holder."""
     index, holder = claim_database(endpoint.url, endpoint.databases)
-    yield f"{endpoint.url}/{index}"
-    holder.close()
+    return f"{endpoint.url}/{index}", holder
+
+
+async def flush(url: str) -> None:
+    async with Redis.from_url(url) as client:
+        await client.flushdb()
+
+
+@pytest.fixture(scope="session")
+def worker_redis_url(services: ServiceEndpoints) -> str:
+    """This worker's own Redis database, claimed for the process."""
+    url, _ = claimed_database(RedisEndpoint(**services.of(SERVICE.name)))
+    return url
 
 
 @pytest.fixture
 async def redis_url(worker_redis_url: str) -> AsyncIterator[str]:
     """This worker's Redis database, flushed after the test."""
     yield worker_redis_url
-    async with Redis.from_url(worker_redis_url) as client:
-        await client.flushdb()
+    await flush(worker_redis_url)
 
 
 @pytest.fixture

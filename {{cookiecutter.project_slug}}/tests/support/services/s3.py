@@ -4,10 +4,12 @@ test that used it; and the fixtures."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, cast
+from unittest import IsolatedAsyncioTestCase
 
 import pytest
 from aiobotocore.session import get_session
@@ -16,7 +18,7 @@ from testcontainers.core.container import DockerContainer
 
 from {{ cookiecutter.package_name }}.integrations.s3 import S3Settings, client_options
 from tests.support.endpoints import ServiceEndpoints
-from tests.support.services import Endpoint, TestService
+from tests.support.services import Endpoint, TestService, Worker
 
 if TYPE_CHECKING:
     from testcontainers.community.localstack import LocalStackContainer
@@ -94,6 +96,15 @@ class S3Service(TestService[DockerContainer]):
             "S3_SECRET_ACCESS_KEY": endpoint["secret_access_key"],
         }
 
+    async def set_up_test_case(
+        self, case: IsolatedAsyncioTestCase, endpoint: Endpoint, worker: Worker
+    ) -> S3Settings:
+        store = S3Endpoint(**endpoint)
+        name = worker_bucket_name(worker)
+        await ensure_bucket(store, name)
+        case.addAsyncCleanup(empty, store, name)
+        return store.settings(bucket=name)
+
 
 SERVICE = S3Service()
 
@@ -114,6 +125,24 @@ async def empty_bucket(client: S3Client, bucket: str) -> None:
         await client.delete_objects(Bucket=bucket, Delete={"Objects": keys})
 
 
+def worker_bucket_name(worker: Worker) -> str:
+    """Named after the run: runs may share a reused store."""
+    return f"test-{worker.run_id}-{worker.name}"
+
+
+async def ensure_bucket(endpoint: S3Endpoint, name: str) -> None:
+    async with open_client(endpoint) as client:
+        with contextlib.suppress(
+            client.exceptions.BucketAlreadyOwnedByYou, client.exceptions.BucketAlreadyExists
+        ):
+            await client.create_bucket(Bucket=name)
+
+
+async def empty(endpoint: S3Endpoint, bucket: str) -> None:
+    async with open_client(endpoint) as client:
+        await empty_bucket(client, bucket)
+
+
 @pytest.fixture(scope="session")
 def s3(services: ServiceEndpoints) -> S3Endpoint:
     return S3Endpoint(**services.of(SERVICE.name))
@@ -123,10 +152,9 @@ def s3(services: ServiceEndpoints) -> S3Endpoint:
 async def worker_bucket(
     s3: S3Endpoint, services: ServiceEndpoints, worker_id: str
 ) -> AsyncIterator[str]:
-    """This worker's own bucket, named after the run (runs may share a reused store)."""
-    name = f"test-{services.run_id}-{worker_id}"
-    async with open_client(s3) as client:
-        await client.create_bucket(Bucket=name)
+    """This worker's own bucket."""
+    name = worker_bucket_name(Worker(services.run_id, worker_id))
+    await ensure_bucket(s3, name)
     yield name
     async with open_client(s3) as client:
         await empty_bucket(client, name)
@@ -137,8 +165,7 @@ async def worker_bucket(
 async def s3_bucket(s3: S3Endpoint, worker_bucket: str) -> AsyncIterator[str]:
     """This worker's bucket, emptied after the test."""
     yield worker_bucket
-    async with open_client(s3) as client:
-        await empty_bucket(client, worker_bucket)
+    await empty(s3, worker_bucket)
 
 
 @pytest.fixture
