@@ -68,10 +68,12 @@ FEATURES = {
 }
 
 
+def matching_paths(project: Path, pattern: str, package: str) -> list[Path]:
+    return sorted(project.glob(pattern.format(package=package)))
+
+
 def owned_paths(project: Path, feature: Feature, package: str) -> list[Path]:
-    return sorted(
-        path for pattern in feature.paths for path in project.glob(pattern.format(package=package))
-    )
+    return [path for pattern in feature.paths for path in matching_paths(project, pattern, package)]
 
 
 def remove(paths: list[Path]) -> None:

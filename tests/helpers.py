@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -14,6 +15,8 @@ from typing import Any
 from cookiecutter.generate import generate_context
 from cookiecutter.main import cookiecutter
 from cookiecutter.prompt import prompt_for_config
+
+from hooks.pre_gen_project import choices_of
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 SNAPSHOT_DIR = Path(__file__).resolve().parent / "snapshots" / "default"
@@ -45,6 +48,11 @@ SUITE_BAKES: list[dict[str, str]] = [
     {"object_storage": "localstack"},
     {"object_storage": "minio", "use_kafka": "n"},
 ]
+
+
+def template_choices() -> dict[str, list[str]]:
+    """The questions of cookiecutter.json that have choices, read as the pre-gen hook does."""
+    return choices_of(json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text()))
 
 
 def answers_of(overrides: dict[str, str]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import re
 import signal
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -111,17 +111,24 @@ def test_unreachable_docker_is_one_clear_error(
 
 
 @contextmanager
-def integration_test_in(project: Path, signature: str, body: str) -> Iterator[str]:
-    """A one-test integration module in the project while the block runs; yields its path."""
-    module = project / "tests" / "integration" / "test_temporary.py"
-    module.write_text(
-        "import pytest\n\npytestmark = pytest.mark.integration\n\n\n"
-        f"{signature}(db_session: object) -> None:\n    {body}\n"
-    )
+def temporary_module(project: Path, name: str, source: str) -> Iterator[str]:
+    """tests/integration/<name> in the project while the block runs; yields its path."""
+    module = project / "tests" / "integration" / name
+    module.write_text(source)
     try:
         yield str(module.relative_to(project))
     finally:
         module.unlink()
+
+
+def integration_test_in(project: Path, signature: str, body: str) -> AbstractContextManager[str]:
+    """A one-test integration module in the project while the block runs; yields its path."""
+    return temporary_module(
+        project,
+        "test_temporary.py",
+        "import pytest\n\npytestmark = pytest.mark.integration\n\n\n"
+        f"{signature}(db_session: object) -> None:\n    {body}\n",
+    )
 
 
 UNITTEST = ("uv", "run", "python", "-m", "unittest")
@@ -159,26 +166,19 @@ def test_testcases_under_pytest_share_the_runs_containers(
     assert activity.images(session_of(result.stdout)) == Counter(project_images(project))
 
 
-@contextmanager
-def failing_testcase_in(project: Path) -> Iterator[str]:
-    module = project / "tests" / "integration" / "test_temporary_testcase.py"
-    module.write_text(
-        "from tests.support.testcase import IntegrationTestCase\n\n\n"
-        "class FailingTest(IntegrationTestCase):\n"
-        "    async def test_fails(self) -> None:\n"
-        "        self.assertEqual(1, 2)\n"
-    )
-    try:
-        yield str(module.relative_to(project))
-    finally:
-        module.unlink()
+FAILING_TESTCASE = (
+    "from tests.support.testcase import IntegrationTestCase\n\n\n"
+    "class FailingTest(IntegrationTestCase):\n"
+    "    async def test_fails(self) -> None:\n"
+    "        self.assertEqual(1, 2)\n"
+)
 
 
 def test_a_failing_testcase_reports_the_container_logs_under_both_runners(
     bake_once: Callable[..., Path],
 ) -> None:
     project = synced(bake_once(matrix_id({})))
-    with failing_testcase_in(project) as failing:
+    with temporary_module(project, "test_temporary_testcase.py", FAILING_TESTCASE) as failing:
         under_unittest = run(project, *UNITTEST, failing.removesuffix(".py").replace("/", "."))
         under_pytest = pytest_in(project, failing)
 

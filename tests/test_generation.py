@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hooks.post_gen_project import FEATURES
+from hooks.post_gen_project import FEATURES, matching_paths
 from tests.helpers import MATRIX, answers_of, matrix_id, run, text_files, whole_word
 
 LEFTOVER = re.compile(r"(?<!\$)\{\{|\{%|cookiecutter\.")
@@ -52,17 +52,17 @@ def test_files_of_disabled_features_are_absent(
     answers = answers_of(request.node.callspec.params["project"])
     for name, feature in FEATURES.items():
         for pattern in feature.paths:
-            found = list(project.glob(pattern.format(package=answers["package_name"])))
+            found = matching_paths(project, pattern, answers["package_name"])
             assert bool(found) == feature.is_on(answers), f"{name}: {pattern}"
 
 
 def test_disabled_features_leave_no_trace(project: Path, request: pytest.FixtureRequest) -> None:
     answers = answers_of(request.node.callspec.params["project"])
+    files = text_files(project).items()
     for name, feature in FEATURES.items():
         if feature.is_on(answers):
             continue
         for word in map(whole_word, feature.words):
-            files = text_files(project).items()
             mentions = [path for path, text in files if word.search(f"{path}\n{text}")]
             assert mentions == [], f"{name} is off but {word.pattern} is in {mentions}"
 

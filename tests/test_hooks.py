@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from cookiecutter.exceptions import FailedHookException
 
 from hooks import pre_gen_project
-from tests.helpers import TEMPLATE_DIR, bake
+from tests.helpers import bake, template_choices
 
-QUESTIONS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
-CHOICES = pre_gen_project.choices_of(QUESTIONS)
+CHOICES = template_choices()
 
 VALID = {
     "project_slug": "acme-users",

@@ -3,15 +3,13 @@ the bake matrix: every feature is baked both on and off, every choice at least o
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from hooks import pre_gen_project
 from hooks.post_gen_project import FEATURES
-from tests.helpers import MATRIX, TEMPLATE_DIR, answers_of, whole_word
+from tests.helpers import MATRIX, answers_of, template_choices, whole_word
 
-CHOICES = pre_gen_project.choices_of(json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text()))
+CHOICES = template_choices()
 
 
 @pytest.mark.parametrize("name", FEATURES)

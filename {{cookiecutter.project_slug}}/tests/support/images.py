@@ -20,7 +20,6 @@ from testcontainers.core.config import testcontainers_config
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = PROJECT_ROOT / "compose.yaml"
-SERVICE_MODULES = Path(__file__).resolve().parent / "services"
 
 
 def compose_images(compose_file: Path = COMPOSE_FILE) -> dict[str, str]:
@@ -32,9 +31,11 @@ def compose_images(compose_file: Path = COMPOSE_FILE) -> dict[str, str]:
 def suite_images(compose_file: Path = COMPOSE_FILE) -> list[str]:
     """The images of the services the suite starts: those with a module of their own."""
     images = compose_images(compose_file)
-    if not SERVICE_MODULES.is_dir():
+    try:
+        from tests.support.services import module_names  # absent where copied alone
+    except ImportError:
         return list(images.values())
-    modules = {path.stem for path in SERVICE_MODULES.glob("[!_]*.py")}
+    modules = set(module_names())
     return [image for name, image in images.items() if name in modules]
 
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from types_aiobotocore_s3.type_defs import ObjectIdentifierTypeDef
 
 REGION = "us-east-1"
+BUCKETS_ENSURED: set[str] = set()
 StoreKind = Literal["localstack", "minio"]
 
 
@@ -101,7 +102,9 @@ class S3Service(TestService[DockerContainer]):
     ) -> S3Settings:
         store = S3Endpoint(**endpoint)
         name = worker_bucket_name(worker)
-        await ensure_bucket(store, name)
+        if name not in BUCKETS_ENSURED:  # once per process, as the other services' shares
+            await ensure_bucket(store, name)
+            BUCKETS_ENSURED.add(name)
         case.addAsyncCleanup(empty, store, name)
         return store.settings(bucket=name)
 
