@@ -47,6 +47,7 @@ FEATURES = {
             "tests/support/services/kafka.py",
             "tests/integration/test_events.py",
             "migrations/versions/*_create_user_events.py",
+            "migrations/versions/*_create_outbox_events.py",
         ),
         words=("kafka",),
     ),

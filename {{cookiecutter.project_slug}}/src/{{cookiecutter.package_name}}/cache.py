@@ -1,4 +1,12 @@
-"""The cache routers use. An integration installs a real one; without it nothing is cached."""
+"""The cache routers use. An integration installs a real one; without it nothing is cached.
+
+Entries are versioned so that invalidating after a commit cannot be undone by a read that
+raced it. A read that missed fetches the row at version N and fills the cache with
+`set(..., version=N)`; an update commits version N+1 and then calls
+`invalidate(..., version=N+1)`, which leaves a marker that refuses any later fill older than
+N+1. Without the marker, a read that fetched the old row before the commit but filled the
+cache after the invalidation would serve the old row until the entry expired.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +16,19 @@ from fastapi import Depends, Request
 
 
 class Cache(Protocol):
-    async def get(self, key: str) -> str | None: ...
+    async def get(self, key: str) -> str | None:
+        """The cached value, or None on a miss (and whenever the cache cannot answer)."""
+        ...
 
-    async def set(self, key: str, value: str) -> None: ...
+    async def set(self, key: str, value: str, *, version: int) -> None:
+        """Cache `value`, read at `version`, unless the entry already holds or was
+        invalidated at a newer version."""
+        ...
 
-    async def delete(self, key: str) -> None: ...
+    async def invalidate(self, key: str, *, version: int) -> None:
+        """Drop the entry after a commit of `version`: only values of `version` or newer
+        may be cached from now on."""
+        ...
 
 
 class NoCache:
@@ -21,10 +37,10 @@ class NoCache:
     async def get(self, key: str) -> str | None:
         return None
 
-    async def set(self, key: str, value: str) -> None:
+    async def set(self, key: str, value: str, *, version: int) -> None:
         return None
 
-    async def delete(self, key: str) -> None:
+    async def invalidate(self, key: str, *, version: int) -> None:
         return None
 
 

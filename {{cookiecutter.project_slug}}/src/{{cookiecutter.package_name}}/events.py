@@ -1,5 +1,7 @@
-"""Domain events and the sink routers publish them to. A message broker integration installs
-a real sink; without one, events are dropped (nothing is subscribed to them)."""
+"""Domain events and the sink routers add them to. A message broker integration installs a
+real sink (writing each event to an outbox table in the request's transaction, for a relay
+to publish after the commit); without one, events are dropped (nothing is subscribed to
+them)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 logger = logging.getLogger(__name__)
 
@@ -21,12 +24,16 @@ class DomainEvent(BaseModel):
 
 
 class EventSink(Protocol):
-    async def publish(self, event: DomainEvent, *, key: str) -> None:
-        """Publish `event`; events with the same `key` keep their order."""
+    def add(self, session: AsyncSession, event: DomainEvent, *, key: str) -> None:
+        """Add `event` to `session`'s transaction: it is published if and only if the
+        transaction commits, and events with the same `key` are published in the order added.
+        Add it after the change it describes, so that the row locks of that change order
+        concurrent events of one key."""
+        ...
 
 
 class DroppingEventSink:
-    async def publish(self, event: DomainEvent, *, key: str) -> None:
+    def add(self, session: AsyncSession, event: DomainEvent, *, key: str) -> None:
         logger.debug("no broker installed: dropping %s %s", event.event_type, event.event_id)
 
 

@@ -1,17 +1,40 @@
-"""Liveness and readiness; readiness runs every dependency check the lifespan registered."""
+"""Liveness and readiness.
+
+Readiness runs the dependency checks the lifespan registered. A required dependency (the
+database) that is down makes the app unavailable (503); an optional one (the cache, the
+broker, the object store) that is down leaves it serving, degraded (200): taking every
+replica out of the load balancer because the cache is down would turn a slower service into
+an outage. The body says each dependency's status and nothing else; the reason goes to the log.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Literal
 
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel
 
+logger = logging.getLogger(__name__)
+
 ReadinessCheck = Callable[[], Awaitable[object]]
 
 router = APIRouter(prefix="/health", tags=["health"])
+
+
+@dataclass(frozen=True)
+class Dependency:
+    check: ReadinessCheck
+    required: bool
+
+
+class DependencyStatus(StrEnum):
+    OK = "ok"
+    UNAVAILABLE = "unavailable"
 
 
 class Liveness(BaseModel):
@@ -19,23 +42,33 @@ class Liveness(BaseModel):
 
 
 class Readiness(BaseModel):
-    status: Literal["ready", "unavailable"]
-    checks: dict[str, str]
+    status: Literal["ready", "degraded", "unavailable"]
+    checks: dict[str, DependencyStatus]
 
 
-async def run_check(check: ReadinessCheck, limit_seconds: float) -> str:
+async def run_check(name: str, check: ReadinessCheck, limit_seconds: float) -> DependencyStatus:
     try:
         await asyncio.wait_for(check(), limit_seconds)
     except TimeoutError:
-        return f"timeout after {limit_seconds:g}s"
+        logger.warning("readiness: %s did not answer within %gs", name, limit_seconds)
+        return DependencyStatus.UNAVAILABLE
     except Exception as error:  # a readiness probe reports any failure, it never raises
-        return f"error: {type(error).__name__}: {error}"
-    return "ok"
+        logger.warning("readiness: %s is unavailable: %s: %s", name, type(error).__name__, error)
+        return DependencyStatus.UNAVAILABLE
+    return DependencyStatus.OK
 
 
-async def run_checks(checks: Mapping[str, ReadinessCheck], limit_seconds: float) -> dict[str, str]:
-    results = await asyncio.gather(*(run_check(check, limit_seconds) for check in checks.values()))
-    return dict(zip(checks, results, strict=True))
+async def check_dependencies(
+    dependencies: Mapping[str, Dependency], limit_seconds: float
+) -> Readiness:
+    results = await asyncio.gather(
+        *(run_check(name, dep.check, limit_seconds) for name, dep in dependencies.items())
+    )
+    checks = dict(zip(dependencies, results, strict=True))
+    down = {name for name, result in checks.items() if result != DependencyStatus.OK}
+    if any(dependencies[name].required for name in down):
+        return Readiness(status="unavailable", checks=checks)
+    return Readiness(status="degraded" if down else "ready", checks=checks)
 
 
 @router.get("/live")
@@ -45,11 +78,10 @@ async def live() -> Liveness:
 
 @router.get("/ready", responses={503: {"model": Readiness}})
 async def ready(request: Request, response: Response) -> Readiness:
-    results = await run_checks(
-        request.app.state.readiness_checks,
+    readiness = await check_dependencies(
+        request.app.state.dependencies,
         request.app.state.settings.health_check_timeout_seconds,
     )
-    if all(result == "ok" for result in results.values()):
-        return Readiness(status="ready", checks=results)
-    response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    return Readiness(status="unavailable", checks=results)
+    if readiness.status == "unavailable":
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    return readiness

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from {{ cookiecutter.package_name }} import health
 from {{ cookiecutter.package_name }}.config import PACKAGE, Settings, get_settings
 from {{ cookiecutter.package_name }}.db import create_engine, create_session_factory, ping_database
+from {{ cookiecutter.package_name }}.health import Dependency
 from {{ cookiecutter.package_name }}.integrations import installed_integrations
 from {{ cookiecutter.package_name }}.users.router import router as users_router
 
@@ -24,12 +25,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database)
         opened.push_async_callback(engine.dispose)
         app.state.session_factory = create_session_factory(engine)
-        checks: dict[str, health.ReadinessCheck] = {"postgres": partial(ping_database, engine)}
+        dependencies = {"postgres": Dependency(partial(ping_database, engine), required=True)}
         for integration in installed_integrations():
-            checks[integration.name] = await opened.enter_async_context(
-                integration.lifespan(app, settings)
-            )
-        app.state.readiness_checks = checks
+            check = await opened.enter_async_context(integration.lifespan(app, settings))
+            dependencies[integration.name] = Dependency(check, required=integration.required)
+        app.state.dependencies = dependencies
         yield
 
 

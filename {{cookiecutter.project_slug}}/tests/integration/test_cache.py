@@ -1,6 +1,8 @@
 import asyncio
+from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from httpx import AsyncClient
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +18,32 @@ from tests.support.factories import UserFactory, create
 pytestmark = pytest.mark.integration
 
 
+UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
+
+
+@pytest.fixture
+def app_without_redis(settings: Settings, db_session: AsyncSession) -> FastAPI:
+    unreachable = settings.integration(RedisSettings).model_copy(update={"url": UNREACHABLE_REDIS})
+    return use_session(create_app(settings.with_integration(unreachable)), db_session)
+
+
+class StalledFills:
+    """Wraps the app's cache: a read's cache fill waits until `release` is set."""
+
+    def __init__(self, cache: Any) -> None:
+        self.cache = cache
+        self.fill_started = asyncio.Event()
+        self.release = asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.cache, name)
+
+    async def set(self, *args: Any, **kwargs: Any) -> None:
+        self.fill_started.set()
+        await self.release.wait()
+        await self.cache.set(*args, **kwargs)
+
+
 async def rename_behind_the_cache(session: AsyncSession, user: User, full_name: str) -> None:
     user.full_name = full_name
     await session.flush()
@@ -25,14 +53,14 @@ async def test_read_is_a_miss_then_a_hit(
     client: AsyncClient, db_session: AsyncSession, redis_client: Redis
 ) -> None:
     user = await create(UserFactory, db_session, full_name="Ada")
-    assert await redis_client.get(user_cache_key(user.id)) is None
+    assert not await redis_client.exists(user_cache_key(user.id))
 
     first = await client.get(f"/users/{user.id}")
     await rename_behind_the_cache(db_session, user, "Changed in the database only")
     second = await client.get(f"/users/{user.id}")
 
     assert first.json()["full_name"] == second.json()["full_name"] == "Ada"
-    assert await redis_client.get(user_cache_key(user.id)) is not None
+    assert await redis_client.exists(user_cache_key(user.id))
 
 
 async def test_cached_entry_expires_after_its_ttl(
@@ -46,7 +74,7 @@ async def test_cached_entry_expires_after_its_ttl(
         await client.get(f"/users/{user.id}")
         assert 0 < await redis_client.ttl(user_cache_key(user.id)) <= 1
         await asyncio.sleep(1.2)
-        assert await redis_client.get(user_cache_key(user.id)) is None
+        assert not await redis_client.exists(user_cache_key(user.id))
 
 
 async def test_update_invalidates_the_cached_user(
@@ -59,3 +87,52 @@ async def test_update_invalidates_the_cached_user(
     after = await client.get(f"/users/{user.id}")
 
     assert after.json()["full_name"] == "Ada King"
+
+
+async def test_a_read_racing_an_update_leaves_no_stale_entry(
+    app: FastAPI, db_session: AsyncSession
+) -> None:
+    user = await create(UserFactory, db_session, full_name="Ada")
+    async with app_client(app) as client:
+        stalled = StalledFills(app.state.cache)
+        app.state.cache = stalled
+        # The read has the old row and is about to fill the cache when the update commits.
+        read = asyncio.create_task(client.get(f"/users/{user.id}"))
+        await asyncio.wait_for(stalled.fill_started.wait(), 5)
+        await client.patch(f"/users/{user.id}", json={"full_name": "Ada King"})
+        stalled.release.set()
+        assert (await read).json()["full_name"] == "Ada"
+        app.state.cache = stalled.cache
+
+        after = await client.get(f"/users/{user.id}")
+
+    assert after.json()["full_name"] == "Ada King"
+
+
+async def test_reads_and_updates_answer_from_the_database_when_redis_is_unreachable(
+    app_without_redis: FastAPI, db_session: AsyncSession
+) -> None:
+    user = await create(UserFactory, db_session, full_name="Ada")
+
+    async with app_client(app_without_redis) as client:
+        read = await client.get(f"/users/{user.id}")
+        updated = await client.patch(f"/users/{user.id}", json={"full_name": "Ada King"})
+        read_again = await client.get(f"/users/{user.id}")
+
+    assert [read.status_code, updated.status_code, read_again.status_code] == [200, 200, 200]
+    assert read.json()["full_name"] == "Ada"
+    assert read_again.json()["full_name"] == "Ada King"
+
+
+async def test_readiness_shows_the_cache_degraded_when_redis_is_unreachable(
+    app_without_redis: FastAPI,
+) -> None:
+    async with app_client(app_without_redis) as client:
+        response = await client.get("/health/ready")
+
+    assert response.status_code == 200  # the cache is optional: reads go to the database
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["checks"].pop("redis") == "unavailable"
+    assert set(body["checks"].values()) == {"ok"}
+    assert "127.0.0.1" not in response.text

@@ -5,6 +5,10 @@ client from its settings, puts what routers use on `app.state` (behind a small i
 such as `cache.Cache` or `events.EventSink`) and yields its readiness check; routes that
 exist only with it are its `routers`. Adding one means adding a package; nothing else in
 the app changes.
+
+An integration's lifespan must not fail because its service is unreachable: the app starts
+anyway, readiness reports the service, and the client connects when the service is back.
+Only a `required` integration makes the app unavailable while it is down.
 """
 
 from __future__ import annotations
@@ -25,6 +29,11 @@ class Integration(Protocol):
     @property
     def name(self) -> str:
         """Its name in /health/ready."""
+        ...
+
+    @property
+    def required(self) -> bool:
+        """Whether the app is unavailable without it; otherwise it serves degraded."""
         ...
 
     @property

@@ -20,3 +20,5 @@ class User(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+    # Raised by every update; the cache refuses values older than the newest it saw.
+    version: Mapped[int] = mapped_column(server_default="1")

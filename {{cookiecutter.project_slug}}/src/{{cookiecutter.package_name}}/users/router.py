@@ -52,8 +52,8 @@ async def create_user(
         user = await service.create_user(session=session, data=data)
     except service.EmailAlreadyRegisteredError as error:
         raise email_conflict(error) from error
-    await session.commit()
-    await events.publish(UserCreated(user_id=user.id, email=user.email), key=str(user.id))
+    events.add(session, UserCreated(user_id=user.id, email=user.email), key=str(user.id))
+    await session.commit()  # the user and its event, or neither
     return user
 
 
@@ -80,9 +80,10 @@ async def read_user(
 ) -> UserPublic:
     if cached := await cache.get(user_cache_key(user_id)):
         return UserPublic.model_validate_json(cached)
-    user = UserPublic.model_validate(await valid_user_id(user_id, session))
-    await cache.set(user_cache_key(user_id), user.model_dump_json())
-    return user
+    user = await valid_user_id(user_id, session)
+    public = UserPublic.model_validate(user)
+    await cache.set(user_cache_key(user_id), public.model_dump_json(), version=user.version)
+    return public
 
 
 @router.patch("/{user_id}", response_model=UserPublic)
@@ -97,5 +98,5 @@ async def update_user(
     except service.EmailAlreadyRegisteredError as error:
         raise email_conflict(error) from error
     await session.commit()
-    await cache.delete(user_cache_key(user.id))
+    await cache.invalidate(user_cache_key(user.id), version=user.version)
     return user

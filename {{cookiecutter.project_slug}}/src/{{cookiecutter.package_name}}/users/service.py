@@ -64,6 +64,8 @@ async def update_user(*, session: AsyncSession, user: User, data: UserUpdate) ->
     def apply_changes() -> None:
         for field, value in changes.items():
             setattr(user, field, value)
+        if changes:
+            user.version = User.version + 1  # in SQL, under the row's lock
 
     await _save_guarding_email(session, changes.get("email", user.email), apply_changes)
     await session.refresh(user)

@@ -138,10 +138,13 @@ class KafkaTopic:
     group_id: str
 
 
-async def create_topic(bootstrap_servers: str, *, prefix: str = "test") -> KafkaTopic:
-    """Create a unique topic explicitly and wait until every partition has a leader."""
+async def create_topic(
+    bootstrap_servers: str, *, prefix: str = "test", name: str | None = None
+) -> KafkaTopic:
+    """Create a topic (unique unless `name` is given) and wait until every partition has a
+    leader."""
     suffix = uuid.uuid4().hex[:12]
-    topic = KafkaTopic(bootstrap_servers, f"{prefix}.{suffix}", f"{prefix}-group-{suffix}")
+    topic = KafkaTopic(bootstrap_servers, name or f"{prefix}.{suffix}", f"{prefix}-group-{suffix}")
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
@@ -171,9 +174,10 @@ async def produce(topic: KafkaTopic, value: bytes | None, *, key: bytes | None =
 
 
 async def consume(
-    topic: KafkaTopic, count: int, *, within: float = DEADLINE_SECONDS
+    topic: KafkaTopic, count: int, *, within: float = DEADLINE_SECONDS, then_none_for: float = 0
 ) -> list[ConsumerRecord[bytes, bytes]]:
-    """Read `count` records from the start of the topic, or fail showing what did arrive.
+    """Read `count` records from the start of the topic, or fail showing what did arrive; with
+    `then_none_for`, also fail if any further record arrives within that many seconds.
 
     It reads without a consumer group: reading needs none, and it commits nothing that
     could change what the code under test (which uses `topic.group_id`) sees.
@@ -199,6 +203,11 @@ async def consume(
             batches = await consumer.getmany(timeout_ms=int(min(remaining, 0.5) * 1000))
             for records in batches.values():
                 received.extend(records)
+        if then_none_for:
+            extra = await consumer.getmany(timeout_ms=int(then_none_for * 1000))
+            if extra:
+                values = [record.value for records in extra.values() for record in records]
+                raise AssertionError(f"expected {count} records on {topic.name}, more: {values!r}")
     finally:
         await consumer.stop()
     return received
@@ -294,12 +303,23 @@ async def kafka_topic(kafka: KafkaEndpoint) -> KafkaTopic:
     return await create_topic(kafka.bootstrap_servers)
 
 
+@pytest.fixture
+async def dead_letter_topic(kafka_topic: KafkaTopic) -> KafkaTopic:
+    """The dead-letter topic of this test's topic, as `app_settings` names it."""
+    return await create_topic(kafka_topic.bootstrap_servers, name=dead_letters_of(kafka_topic))
+
+
+def dead_letters_of(topic: KafkaTopic) -> str:
+    return f"{topic.name}.dead-letters"
+
+
 def app_settings(kafka: KafkaEndpoint, topic: KafkaTopic) -> KafkaSettings:
     """The app publishing to `topic`, and its worker consuming it with the topic's group."""
     return KafkaSettings(
         bootstrap_servers=kafka.bootstrap_servers,
         user_events_topic=topic.name,
         worker_group_id=topic.group_id,
+        dead_letter_topic=dead_letters_of(topic),
         enable_idempotence=kafka.idempotence,
     )
 

@@ -1,75 +1,52 @@
-"""Kafka: publishes the domain events (`events.EventSink`); worker.py consumes them."""
+"""Kafka: domain events leave through the outbox (outbox.py) and its relay, which runs in the
+app; worker.py consumes them.
+
+The broker is optional at runtime: the app starts without it, readiness reports it, and events
+wait in the outbox until the relay can publish them.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
 
-from {{ cookiecutter.package_name }}.config import PACKAGE, IntegrationSettings, Settings, env_settings
-from {{ cookiecutter.package_name }}.events import DomainEvent
+from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.health import ReadinessCheck
 from {{ cookiecutter.package_name }}.integrations.kafka.inbox import UserEvent
-from {{ cookiecutter.package_name }}.users.events import USER_CREATED
+from {{ cookiecutter.package_name }}.integrations.kafka.outbox import OutboxEvent, OutboxEventSink, OutboxRelay
+from {{ cookiecutter.package_name }}.integrations.kafka.settings import KafkaSettings, create_producer
 
-__all__ = ["INTEGRATION", "KafkaEventSink", "KafkaSettings", "UserEvent"]
-
-
-class KafkaSettings(IntegrationSettings):
-    model_config = env_settings("KAFKA_")
-
-    bootstrap_servers: str = "localhost:9092"
-    user_events_topic: str = "user.created"
-    worker_group_id: str = f"{PACKAGE}-worker"
-    # Real brokers de-duplicate producer retries; turn off only for a broker without it.
-    enable_idempotence: bool = True
-
-    def topic_for(self, event_type: str) -> str:
-        topics = {USER_CREATED: self.user_events_topic}
-        return topics[event_type]
-
-
-def create_producer(settings: KafkaSettings) -> AIOKafkaProducer:
-    return AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers,
-        acks="all",
-        enable_idempotence=settings.enable_idempotence,
-    )
-
-
-class KafkaEventSink:
-    def __init__(self, producer: AIOKafkaProducer, settings: KafkaSettings) -> None:
-        self.producer = producer
-        self.settings = settings
-
-    async def publish(self, event: DomainEvent, *, key: str) -> None:
-        await self.producer.send_and_wait(
-            self.settings.topic_for(event.event_type),
-            key=key.encode(),
-            value=event.model_dump_json().encode(),
-        )
+__all__ = [
+    "INTEGRATION",
+    "KafkaSettings",
+    "OutboxEvent",
+    "UserEvent",
+    "create_producer",
+]
 
 
 class KafkaIntegration:
     name = "kafka"
+    required = False  # events wait in the outbox
     routers: tuple[APIRouter, ...] = ()
 
     @asynccontextmanager
     async def lifespan(self, app: FastAPI, settings: Settings) -> AsyncIterator[ReadinessCheck]:
-        config = settings.integration(KafkaSettings)
-        producer = create_producer(config)
-        await producer.start()
-        app.state.event_sink = KafkaEventSink(producer, config)
+        relay = OutboxRelay(app.state.session_factory, settings.integration(KafkaSettings))
+        app.state.event_sink = OutboxEventSink(relay)
+        relaying = asyncio.create_task(relay.run(), name="outbox relay")
 
-        async def fetch_metadata() -> None:
+        async def broker_reachable() -> None:
+            producer = await relay.connected_producer()
             await producer.client.fetch_all_metadata()
 
         try:
-            yield fetch_metadata
+            yield broker_reachable
         finally:
-            await producer.stop()
+            await relay.stop(relaying)
 
 
 INTEGRATION = KafkaIntegration()

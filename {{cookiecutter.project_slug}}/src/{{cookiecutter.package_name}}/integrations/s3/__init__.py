@@ -155,6 +155,7 @@ ObjectStoreDep = Annotated[ObjectStore, Depends(get_object_store)]
 
 class S3Integration:
     name = "s3"
+    required = False  # only the avatar routes need it
 
     @property
     def routers(self) -> tuple[APIRouter, ...]:

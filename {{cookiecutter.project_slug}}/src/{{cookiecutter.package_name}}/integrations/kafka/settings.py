@@ -1,0 +1,39 @@
+"""Kafka's settings and producer, shared by the app's outbox relay and the worker."""
+
+from __future__ import annotations
+
+from aiokafka import AIOKafkaProducer
+from pydantic import Field
+
+from {{ cookiecutter.package_name }}.config import PACKAGE, IntegrationSettings, env_settings
+from {{ cookiecutter.package_name }}.users.events import USER_CREATED
+
+
+class KafkaSettings(IntegrationSettings):
+    model_config = env_settings("KAFKA_")
+
+    bootstrap_servers: str = "localhost:9092"
+    user_events_topic: str = "user.created"
+    # Where the worker puts a message it cannot process, with the error in its headers.
+    dead_letter_topic: str = "user.created.dead-letters"
+    worker_group_id: str = f"{PACKAGE}-worker"
+    worker_max_attempts: int = Field(default=3, ge=1)
+    worker_retry_backoff_seconds: float = Field(default=0.5, ge=0)
+    # Real brokers de-duplicate producer retries; turn off only for a broker without it.
+    enable_idempotence: bool = True
+    outbox_poll_interval_seconds: float = Field(default=0.5, gt=0)
+    outbox_batch_size: int = Field(default=100, ge=1)
+    outbox_retention_hours: float = Field(default=24, ge=0)
+    outbox_stop_timeout_seconds: float = Field(default=5, ge=0)
+
+    def topic_for(self, event_type: str) -> str:
+        topics = {USER_CREATED: self.user_events_topic}
+        return topics[event_type]
+
+
+def create_producer(settings: KafkaSettings) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers,
+        acks="all",
+        enable_idempotence=settings.enable_idempotence,
+    )
