@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-PACKAGE_NAME = "{{ cookiecutter.package_name }}"
-ANSWERS = {
-    "use_redis": "{{ cookiecutter.use_redis }}",
-    "use_kafka": "{{ cookiecutter.use_kafka }}",
-    "object_storage": "{{ cookiecutter.object_storage }}",
-    "ci": "{{ cookiecutter.ci }}",
-}
+# The answers as cookiecutter rendered them, as JSON: intact whatever they hold.
+ANSWERS = r"""{{ cookiecutter | tojson }}"""
 
 
 @dataclass(frozen=True)
@@ -86,10 +82,11 @@ def remove(paths: list[Path]) -> None:
 
 
 def main() -> None:
+    answers = json.loads(ANSWERS)
     project = Path.cwd()
     for feature in FEATURES.values():
-        if not feature.is_on(ANSWERS):
-            remove(owned_paths(project, feature, PACKAGE_NAME))
+        if not feature.is_on(answers):
+            remove(owned_paths(project, feature, answers["package_name"]))
 
 
 if __name__ == "__main__":

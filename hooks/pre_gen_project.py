@@ -7,16 +7,8 @@ import keyword
 import re
 import sys
 
-PROJECT_SLUG = "{{ cookiecutter.project_slug }}"
-PACKAGE_NAME = "{{ cookiecutter.package_name }}"
-AUTHOR_EMAIL = "{{ cookiecutter.author_email }}"
-PYTHON_VERSION = "{{ cookiecutter.python_version }}"
-POSTGRES_VERSION = "{{ cookiecutter.postgres_version }}"
-USE_REDIS = "{{ cookiecutter.use_redis }}"
-USE_KAFKA = "{{ cookiecutter.use_kafka }}"
-KAFKA_IMAGE = "{{ cookiecutter.kafka_image }}"
-OBJECT_STORAGE = "{{ cookiecutter.object_storage }}"
-CI = "{{ cookiecutter.ci }}"
+# The answers as cookiecutter rendered them, as JSON: intact whatever they hold.
+ANSWERS = r"""{{ cookiecutter | tojson }}"""
 # The questions as cookiecutter read them from cookiecutter.json, choices included (cruft
 # renders hooks without them; its prompts offer only the choices anyway).
 QUESTIONS = r"""{{ _cookiecutter | default({}) | tojson }}"""
@@ -26,13 +18,20 @@ QUESTIONS = r"""{{ _cookiecutter | default({}) | tojson }}"""
 DEFAULT_KAFKA_IMAGE = "apache/kafka-native"
 # Names a generated package must not take: the project's own top-level test package,
 # and test-runner modules that stdlib_module_names does not list.
+# The generated code's lines that name the package fit ruff's 100 columns up to this length.
+MAX_PACKAGE_LENGTH = 40
 RESERVED_PACKAGE_NAMES = frozenset({"tests", "test", "conftest", "pytest", "migrations"})
 
+# What cookiecutter.json derives the slug as when the project name gives none: a directory
+# name cookiecutter can create (an empty one is the output directory itself).
+NO_SLUG = "_"
 SLUG_PATTERN = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 
 
-def slug_error(slug: str) -> str | None:
+def slug_error(slug: str, project_name: str) -> str | None:
+    if slug == NO_SLUG:
+        return f"project_name {project_name!r} has no letter or digit to make a project_slug of"
     if not SLUG_PATTERN.fullmatch(slug):
         return (
             f"project_slug {slug!r} is not kebab-case "
@@ -44,6 +43,8 @@ def slug_error(slug: str) -> str | None:
 def package_error(package: str) -> str | None:
     if not package.isidentifier() or not package.isascii() or package != package.lower():
         return f"package_name {package!r} is not a lower-case Python identifier"
+    if len(package) > MAX_PACKAGE_LENGTH:
+        return f"package_name {package!r} is longer than {MAX_PACKAGE_LENGTH} characters"
     if keyword.iskeyword(package) or keyword.issoftkeyword(package):
         return f"package_name {package!r} is a Python keyword"
     if package in sys.stdlib_module_names or package in RESERVED_PACKAGE_NAMES:
@@ -81,7 +82,7 @@ def combination_error(answers: dict[str, str]) -> str | None:
 
 def first_error(answers: dict[str, str], choices: dict[str, list[str]]) -> str | None:
     checks = (
-        slug_error(answers["project_slug"]),
+        slug_error(answers["project_slug"], answers.get("project_name", "")),
         package_error(answers["package_name"]),
         email_error(answers["author_email"]),
         choice_error(answers, choices),
@@ -91,19 +92,9 @@ def first_error(answers: dict[str, str], choices: dict[str, list[str]]) -> str |
 
 
 def main() -> None:
+    answers = json.loads(ANSWERS)
     error = first_error(
-        {
-            "project_slug": PROJECT_SLUG,
-            "package_name": PACKAGE_NAME,
-            "author_email": AUTHOR_EMAIL,
-            "python_version": PYTHON_VERSION,
-            "postgres_version": POSTGRES_VERSION,
-            "use_redis": USE_REDIS,
-            "use_kafka": USE_KAFKA,
-            "kafka_image": KAFKA_IMAGE,
-            "object_storage": OBJECT_STORAGE,
-            "ci": CI,
-        },
+        {name: str(value) for name, value in answers.items() if not name.startswith("_")},
         choices_of(json.loads(QUESTIONS)),
     )
     if error:

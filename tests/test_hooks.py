@@ -37,6 +37,9 @@ REJECTED = [
     pytest.param({"package_name": "asyncio"}, "shadows the standard", id="package_name:asyncio"),
     pytest.param({"package_name": "test"}, "shadows the standard", id="package_name:test"),
     pytest.param({"package_name": "tests"}, "shadows the standard", id="package_name:tests"),
+    pytest.param(
+        {"package_name": "a" * 41}, "is longer than 40 characters", id="package_name:too-long"
+    ),
     pytest.param({"author_email": "jane.example.com"}, "is not an email", id="author_email:no-at"),
     pytest.param({"author_email": "jane@localhost"}, "is not an email", id="author_email:no-tld"),
     pytest.param(

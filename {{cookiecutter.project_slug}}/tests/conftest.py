@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from {{ cookiecutter.package_name }}.config import DatabaseSettings, Environment, Settings
 from {{ cookiecutter.package_name }}.main import create_app
+
 from tests.support.app import app_client, use_session
 from tests.support.endpoints import ENDPOINTS_PROVIDER, ServiceEndpoints
 from tests.support.services import integration_settings, plugin_modules

@@ -12,7 +12,11 @@ from fastapi import FastAPI
 
 from {{ cookiecutter.package_name }} import health
 from {{ cookiecutter.package_name }}.config import PACKAGE, Settings, get_settings
-from {{ cookiecutter.package_name }}.db import create_engine, create_session_factory, ping_database
+from {{ cookiecutter.package_name }}.db import (
+    create_engine,
+    create_session_factory,
+    ping_database,
+)
 from {{ cookiecutter.package_name }}.health import Dependency
 from {{ cookiecutter.package_name }}.integrations import installed_integrations
 from {{ cookiecutter.package_name }}.users.router import router as users_router

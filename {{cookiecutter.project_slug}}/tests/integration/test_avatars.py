@@ -11,9 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from types_aiobotocore_s3 import S3Client
 
 from {{ cookiecutter.package_name }}.config import DatabaseSettings, Environment, Settings
-from {{ cookiecutter.package_name }}.integrations.s3 import S3Settings, client_options, read_secret
+from {{ cookiecutter.package_name }}.integrations.s3 import (
+    S3Settings,
+    client_options,
+    read_secret,
+)
 from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.users.models import User
+
 from tests.support.app import app_client, use_session
 from tests.support.factories import UserFactory, create
 from tests.support.services.postgres import PostgresEndpoint

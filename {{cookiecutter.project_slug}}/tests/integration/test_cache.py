@@ -12,6 +12,7 @@ from {{ cookiecutter.package_name }}.integrations.redis import RedisSettings
 from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.users.models import User
 from {{ cookiecutter.package_name }}.users.router import user_cache_key
+
 from tests.support.app import app_client, use_session
 from tests.support.factories import UserFactory, create
 

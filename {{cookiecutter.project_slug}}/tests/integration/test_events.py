@@ -12,10 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from {{ cookiecutter.package_name }}.config import DatabaseSettings, Settings
 from {{ cookiecutter.package_name }}.db import create_engine, create_session_factory
-from {{ cookiecutter.package_name }}.integrations.kafka import KafkaSettings, UserEvent, create_producer
-from {{ cookiecutter.package_name }}.integrations.kafka.worker import EventWorker, Stopped, run_worker
+from {{ cookiecutter.package_name }}.integrations.kafka import (
+    KafkaSettings,
+    UserEvent,
+    create_producer,
+)
+from {{ cookiecutter.package_name }}.integrations.kafka.worker import (
+    EventWorker,
+    Stopped,
+    run_worker,
+)
 from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.users.events import UserCreated
+
 from tests.support.app import app_client
 from tests.support.services.kafka import (
     KafkaEndpoint,

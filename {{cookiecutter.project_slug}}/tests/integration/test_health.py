@@ -3,6 +3,7 @@ from httpx import AsyncClient
 
 from {{ cookiecutter.package_name }}.config import DatabaseSettings, Settings
 from {{ cookiecutter.package_name }}.main import create_app
+
 from tests.support.app import app_client
 from tests.support.endpoints import ServiceEndpoints
 

@@ -6,6 +6,7 @@ from alembic import command
 from sqlalchemy.engine import make_url
 
 from {{ cookiecutter.package_name }}.models import Base
+
 from tests.support.databases import (
     alembic_config,
     create_database,

@@ -5,6 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from {{ cookiecutter.package_name }}.users import service
 from {{ cookiecutter.package_name }}.users.models import User
 from {{ cookiecutter.package_name }}.users.schemas import UserCreate, UserUpdate
+
 from tests.support.factories import UserFactory, create
 
 pytestmark = pytest.mark.integration

@@ -21,6 +21,7 @@ from types import FrameType
 from testcontainers.core.labels import SESSION_ID
 
 from {{ cookiecutter.package_name }} import main as app_module
+
 from tests.support.containers import RunningServices, start_services
 from tests.support.images import compose_images
 from tests.support.reuse import refuse_on_ci, reuse_requested

@@ -26,6 +26,7 @@ from testcontainers.core.labels import SESSION_ID
 
 from {{ cookiecutter.package_name }}.config import DatabaseSettings, Environment, Settings
 from {{ cookiecutter.package_name }}.main import create_app
+
 from tests.support.app import app_client, use_session
 from tests.support.containers import LOG_TAIL_LINES, container_log_tails, start_services
 from tests.support.databases import rolled_back_session

@@ -25,6 +25,7 @@ from testcontainers.core.wait_strategies import LogMessageWaitStrategy
 
 from {{ cookiecutter.package_name }}.integrations.kafka import KafkaSettings
 from {{ cookiecutter.package_name }}.integrations.kafka import worker as event_worker
+
 from tests.support.endpoints import ServiceEndpoints
 from tests.support.services import Endpoint, TestService, Worker
 

@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from testcontainers.community.redis import RedisContainer
 
 from {{ cookiecutter.package_name }}.integrations.redis import RedisSettings
+
 from tests.support.endpoints import ServiceEndpoints
 from tests.support.services import Endpoint, TestService, Worker
 

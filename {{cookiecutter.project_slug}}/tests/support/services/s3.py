@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from testcontainers.core.container import DockerContainer
 
 from {{ cookiecutter.package_name }}.integrations.s3 import S3Settings, client_options
+
 from tests.support.endpoints import ServiceEndpoints
 from tests.support.services import Endpoint, TestService, Worker
 

@@ -16,8 +16,15 @@ from fastapi import APIRouter, FastAPI
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.health import ReadinessCheck
 from {{ cookiecutter.package_name }}.integrations.kafka.inbox import UserEvent
-from {{ cookiecutter.package_name }}.integrations.kafka.outbox import OutboxEvent, OutboxEventSink, OutboxRelay
-from {{ cookiecutter.package_name }}.integrations.kafka.settings import KafkaSettings, create_producer
+from {{ cookiecutter.package_name }}.integrations.kafka.outbox import (
+    OutboxEvent,
+    OutboxEventSink,
+    OutboxRelay,
+)
+from {{ cookiecutter.package_name }}.integrations.kafka.settings import (
+    KafkaSettings,
+    create_producer,
+)
 
 __all__ = [
     "INTEGRATION",

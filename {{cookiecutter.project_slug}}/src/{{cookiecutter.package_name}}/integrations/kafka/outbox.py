@@ -44,7 +44,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from {{ cookiecutter.package_name }}.db import Base
 from {{ cookiecutter.package_name }}.events import DomainEvent
-from {{ cookiecutter.package_name }}.integrations.kafka.settings import KafkaSettings, create_producer
+from {{ cookiecutter.package_name }}.integrations.kafka.settings import (
+    KafkaSettings,
+    create_producer,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 from aiokafka import AIOKafkaProducer
 from pydantic import Field
 
-from {{ cookiecutter.package_name }}.config import PACKAGE, IntegrationSettings, env_settings
+from {{ cookiecutter.package_name }}.config import (
+    PACKAGE,
+    IntegrationSettings,
+    env_settings,
+)
 from {{ cookiecutter.package_name }}.users.events import USER_CREATED
 
 

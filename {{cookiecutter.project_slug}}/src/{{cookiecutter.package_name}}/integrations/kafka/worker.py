@@ -27,7 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from {{ cookiecutter.package_name }}.config import Settings, get_settings
 from {{ cookiecutter.package_name }}.db import create_engine, create_session_factory
 from {{ cookiecutter.package_name }}.integrations.kafka.inbox import record_user_event
-from {{ cookiecutter.package_name }}.integrations.kafka.settings import KafkaSettings, create_producer
+from {{ cookiecutter.package_name }}.integrations.kafka.settings import (
+    KafkaSettings,
+    create_producer,
+)
 from {{ cookiecutter.package_name }}.users.events import UserCreated
 
 logger = logging.getLogger(__name__)

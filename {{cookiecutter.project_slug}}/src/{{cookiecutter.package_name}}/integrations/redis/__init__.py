@@ -18,7 +18,11 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from {{ cookiecutter.package_name }}.config import IntegrationSettings, Settings, env_settings
+from {{ cookiecutter.package_name }}.config import (
+    IntegrationSettings,
+    Settings,
+    env_settings,
+)
 from {{ cookiecutter.package_name }}.health import ReadinessCheck
 
 logger = logging.getLogger(__name__)
