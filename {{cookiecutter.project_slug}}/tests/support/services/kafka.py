@@ -66,11 +66,14 @@ class ApacheKafkaContainer(DockerContainer):
             KAFKA_LOG_FLUSH_INTERVAL_MESSAGES=str(2**63 - 1),
             KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS="0",
         )
+        # The script is complete once its marker exists (one archive, extracted in order);
+        # run through bash so that no exec bit is raced for (exit code 126).
         self.with_command(
             [
                 "sh",
                 "-c",
-                f"while [ ! -f {self.START_SCRIPT} ]; do sleep 0.1; done; {self.START_SCRIPT}",
+                f"while [ ! -f {self.START_SCRIPT}.ready ]; do sleep 0.1; done;"
+                f" bash {self.START_SCRIPT}",
             ]
         )
 
@@ -92,9 +95,10 @@ class ApacheKafkaContainer(DockerContainer):
         ).encode()
         archive = BytesIO()
         with tarfile.open(fileobj=archive, mode="w") as tar:
-            entry = tarfile.TarInfo(self.START_SCRIPT.lstrip("/"))
-            entry.size, entry.mode, entry.mtime = len(script), 0o755, int(time.time())
-            tar.addfile(entry, BytesIO(script))
+            for name, content in ((self.START_SCRIPT, script), (f"{self.START_SCRIPT}.ready", b"")):
+                entry = tarfile.TarInfo(name.lstrip("/"))
+                entry.size, entry.mode, entry.mtime = len(content), 0o755, int(time.time())
+                tar.addfile(entry, BytesIO(content))
         self.get_wrapped_container().put_archive("/", archive.getvalue())
 
 
