@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,12 +83,28 @@ def remove(paths: list[Path]) -> None:
             path.unlink()
 
 
+def create_lock(project: Path) -> None:
+    """The Dockerfile and CI install from uv.lock: create it now, so the bake runs at once."""
+    how = "run `uv lock` in the project before `docker compose up --build`"
+    uv = shutil.which("uv")
+    if uv is None:
+        print(f"note: uv.lock not created (uv is not installed): {how}", file=sys.stderr)
+        return
+    locked = subprocess.run(
+        [uv, "lock", "--quiet"], cwd=project, capture_output=True, text=True, check=False
+    )
+    if locked.returncode != 0:
+        reason = (locked.stderr.strip().splitlines() or ["uv lock failed"])[-1]
+        print(f"note: uv.lock not created ({reason}): {how}", file=sys.stderr)
+
+
 def main() -> None:
     answers = json.loads(ANSWERS)
     project = Path.cwd()
     for feature in FEATURES.values():
         if not feature.is_on(answers):
             remove(owned_paths(project, feature, answers["package_name"]))
+    create_lock(project)
 
 
 if __name__ == "__main__":

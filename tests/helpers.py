@@ -111,12 +111,12 @@ def run(
 
 
 def text_files(project: Path) -> dict[str, str]:
-    """Every file of the project that is text, by path relative to the project."""
+    """Every file of the project that is text, by path relative to the project; uv.lock, which
+    the post-gen hook resolves from pyproject.toml, is no template text."""
     files = {}
+    skipped = {".venv", "__pycache__", ".mypy_cache", ".ruff_cache", "uv.lock"}
     for path in sorted(project.rglob("*")):
-        if path.is_file() and not {".venv", "__pycache__", ".mypy_cache", ".ruff_cache"} & set(
-            path.relative_to(project).parts
-        ):
+        if path.is_file() and not skipped & set(path.relative_to(project).parts):
             try:
                 files[path.relative_to(project).as_posix()] = path.read_text()
             except UnicodeDecodeError:
@@ -132,8 +132,8 @@ def project_images(project: Path) -> list[str]:
 
 
 def synced(project: Path) -> Path:
-    """The project with its environment installed (uv sync)."""
-    result = run(project, "uv", "sync", "--quiet")
+    """The project with its environment installed from the lock the bake created."""
+    result = run(project, "uv", "sync", "--quiet", "--locked")
     assert result.returncode == 0, result.stderr
     return project
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
+import docker
 import pytest
 import yaml
 
@@ -129,6 +130,20 @@ def integration_test_in(project: Path, signature: str, body: str) -> AbstractCon
         "import pytest\n\npytestmark = pytest.mark.integration\n\n\n"
         f"{signature}(db_session: object) -> None:\n    {body}\n",
     )
+
+
+def test_a_test_under_tests_integration_is_an_integration_test_without_a_mark(
+    bake_once: Callable[..., Path],
+) -> None:
+    project = synced(bake_once(matrix_id({})))
+    unmarked = "async def test_unmarked(db_session: object) -> None:\n    assert db_session\n"
+    with temporary_module(project, "test_unmarked.py", unmarked) as module:
+        ran = pytest_in(project, module)
+        without_docker = pytest_in(project, "-m", "not integration", module)
+
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "1 passed" in ran.stdout
+    assert "1 deselected" in without_docker.stdout, without_docker.stdout
 
 
 UNITTEST = ("uv", "run", "python", "-m", "unittest")
@@ -263,3 +278,43 @@ def test_a_killed_run_leaves_no_container_behind(bake_once: Callable[..., Path])
     assert activity.images(session) == Counter(project_images(project))
     # Ryuk reaps once its client has been gone for RYUK_RECONNECTION_TIMEOUT (10 s).
     assert wait_until(lambda: not activity.still_present(session), seconds=60)
+
+
+ORDERS_MODEL = """from sqlalchemy import ForeignKey
+from sqlalchemy.orm import Mapped, mapped_column
+
+from acme_users.db import Base
+
+
+class Order(Base):
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+"""
+
+
+def test_the_readme_steps_for_a_new_model_give_a_migration_the_suite_accepts(
+    tmp_path: Path,
+) -> None:
+    """README "Adding a model and its migration", as a newcomer follows it."""
+    project = synced(bake(tmp_path))
+    package = project / "src" / "acme_users"
+    (package / "orders").mkdir()
+    (package / "orders" / "__init__.py").write_text("")
+    (package / "orders" / "models.py").write_text(ORDERS_MODEL)
+    models = package / "models.py"
+    models.write_text(models.read_text() + "from acme_users.orders.models import Order  # noqa\n")
+    before = set((project / "migrations" / "versions").iterdir())
+
+    with watch_containers() as activity:
+        generated = run(project, "uv", "run", "python", "-m", "tests.support.revision", "orders")
+
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+    throwaway = [cid for cid, image, _ in activity.created if image.startswith("postgres:")]
+    assert len(throwaway) == 1
+    assert not docker.from_env().containers.list(all=True, filters={"id": throwaway[0]})
+    [revision] = set((project / "migrations" / "versions").iterdir()) - before
+    assert 'op.create_table(\n        "orders"' in revision.read_text()
+    checked = pytest_in(project, "tests/integration/test_migrations.py")
+    assert checked.returncode == 0, checked.stdout

@@ -69,10 +69,12 @@ def test_disabled_features_leave_no_trace(project: Path, request: pytest.Fixture
 
 def test_ruff_and_strict_mypy_pass(project: Path) -> None:
     for command in (
-        ("uv", "sync", "--quiet"),
+        ("uv", "sync", "--quiet", "--locked"),  # the lock the bake created fits
         ("uv", "run", "ruff", "check", "."),
         ("uv", "run", "ruff", "format", "--check", "."),
         ("uv", "run", "mypy"),
+        # the dev dependencies hold pre-commit, and its config is valid
+        ("uv", "run", "pre-commit", "validate-config", ".pre-commit-config.yaml"),
     ):
         result = run(project, *command)
         assert result.returncode == 0, f"{' '.join(command)}:\n{result.stdout}{result.stderr}"

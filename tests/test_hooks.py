@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from cookiecutter.exceptions import FailedHookException
 
 from hooks import pre_gen_project
-from tests.helpers import bake, template_choices
+from tests.helpers import TEMPLATE_DIR, bake, run, template_choices
 
 CHOICES = template_choices()
 
@@ -83,3 +86,36 @@ def test_bake_fails_with_one_line_and_leaves_nothing(
     assert message in stderr
     assert "Traceback" not in stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_bake_comes_with_its_lock(tmp_path: Path) -> None:
+    project = bake(tmp_path)
+
+    assert (project / "uv.lock").is_file()
+    checked = run(project, "uv", "lock", "--check")  # the lock matches pyproject.toml
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_without_uv_the_bake_says_in_one_line_how_to_create_the_lock(tmp_path: Path) -> None:
+    without_uv = {**os.environ, "PATH": os.pathsep.join(("/usr/bin", "/bin"))}
+    baked = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            "--no-input",
+            "-o",
+            str(tmp_path),
+            str(TEMPLATE_DIR),
+        ],
+        env=without_uv,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert baked.returncode == 0, baked.stderr
+    assert baked.stderr.count("\n") == 1
+    assert "uv lock" in baked.stderr
+    [project] = tmp_path.iterdir()
+    assert not (project / "uv.lock").exists()

@@ -6,7 +6,7 @@ from {{ cookiecutter.package_name }}.users import service
 from {{ cookiecutter.package_name }}.users.models import User
 from {{ cookiecutter.package_name }}.users.schemas import UserCreate, UserUpdate
 
-from tests.support.factories import UserFactory, create
+from tests.support.factories import UserFactory, create, create_batch
 
 pytestmark = pytest.mark.integration
 
@@ -52,3 +52,10 @@ async def test_commits_do_not_leak_between_tests(db_session: AsyncSession, attem
     )
     await db_session.commit()
     assert await service.count_users(session=db_session) == 1
+
+
+async def test_create_batch_saves_every_user(db_session: AsyncSession) -> None:
+    users = await create_batch(UserFactory, db_session, 3)
+
+    assert all(user.id is not None for user in users)
+    assert await service.count_users(session=db_session) == 3

@@ -58,6 +58,14 @@ class ServicesPlugin:
 
     # -- every process ---------------------------------------------------------------
 
+    @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by mark
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """A test under tests/integration/ is an integration test, with the mark or without."""
+        integration = self.config.rootpath / "tests" / "integration"
+        for item in items:
+            if item.path.is_relative_to(integration):
+                item.add_marker(pytest.mark.integration)
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if session.config.option.collectonly:
@@ -93,7 +101,10 @@ class ServicesPlugin:
         if self._endpoints is None:
             path = self.handoff_dir / ENDPOINTS_FILE
             if not path.exists():
-                pytest.fail("the test services were not started: see the first error of the run")
+                pytest.fail(
+                    "the test services were not started: see the first error of the run, or, "
+                    "outside tests/integration/, mark the test `pytest.mark.integration`"
+                )
             self._endpoints = ServiceEndpoints.read(path)
         return self._endpoints
 
