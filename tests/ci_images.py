@@ -1,4 +1,6 @@
-"""Print the images the integration tests need, as the generated projects declare them.
+"""Print the images the integration tests need, as the generated projects declare them:
+their compose.yaml (and Ryuk), and their Dockerfile's base images, which the compose-stack
+test builds.
 
 `.ci/run` hands these to ../shared/offline-images/provide; no image is listed here.
 """
@@ -9,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.helpers import SUITE_BAKES, bake, project_images, synced
+from tests.helpers import SUITE_BAKES, bake, dockerfile_base_images, project_images, synced
 
 
 def main() -> int:
@@ -18,6 +20,7 @@ def main() -> int:
         for index, overrides in enumerate(SUITE_BAKES):
             project = synced(bake(Path(scratch) / str(index), **overrides))
             images.update(dict.fromkeys(project_images(project)))
+            images.update(dict.fromkeys(dockerfile_base_images(project)))
     print(" ".join(images))
     return 0
 

@@ -131,6 +131,12 @@ def project_images(project: Path) -> list[str]:
     return result.stdout.split()
 
 
+def dockerfile_base_images(project: Path) -> list[str]:
+    """The Dockerfile's base images: the defaults of its `ARG ..._IMAGE=` build arguments."""
+    dockerfile = (project / "Dockerfile").read_text()
+    return re.findall(r"^ARG \w+_IMAGE=(\S+)$", dockerfile, flags=re.MULTILINE)
+
+
 def synced(project: Path) -> Path:
     """The project with its environment installed from the lock the bake created."""
     result = run(project, "uv", "sync", "--quiet", "--locked")
