@@ -81,6 +81,28 @@ def bake(output_dir: Path, **overrides: str) -> Path:
     )
 
 
+def cookiecutter_cli(
+    output_dir: Path, answers: dict[str, str], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The bake as a user runs it: cookiecutter's command line, its stderr as it prints it."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            "--no-input",
+            "--output-dir",
+            str(output_dir),
+            str(TEMPLATE_DIR),
+            *(f"{key}={value}" for key, value in answers.items()),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def venv_tool(name: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run a command-line tool installed in this template's own environment (uv sync)."""
     executable = Path(sys.executable).parent / name

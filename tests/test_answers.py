@@ -15,7 +15,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import TEMPLATE_DIR, answers_of, bake, venv_tool
+from tests.helpers import answers_of, bake, cookiecutter_cli, venv_tool
 
 EXAMPLES = int(os.environ.get("ANSWERS_EXAMPLES", "15"))
 
@@ -87,25 +87,6 @@ def test_a_name_that_cannot_be_a_package_is_refused_with_one_line(
     assert refused.stderr.count("\n") == 1
     assert message in refused.stderr
     assert list(tmp_path.iterdir()) == []
-
-
-def cookiecutter_cli(output_dir: Path, answers: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """The bake as a user runs it: cookiecutter's command line, its stderr as it prints it."""
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cookiecutter",
-            "--no-input",
-            "--output-dir",
-            str(output_dir),
-            str(TEMPLATE_DIR),
-            *(f"{key}={value}" for key, value in answers.items()),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 def assert_lints(project: Path) -> None:

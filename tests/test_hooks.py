@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from cookiecutter.exceptions import FailedHookException
 
 from hooks import pre_gen_project
-from tests.helpers import TEMPLATE_DIR, bake, run, template_choices
+from tests.helpers import bake, cookiecutter_cli, run, template_choices
 
 CHOICES = template_choices()
 
@@ -98,21 +96,7 @@ def test_a_bake_comes_with_its_lock(tmp_path: Path) -> None:
 
 def test_without_uv_the_bake_says_in_one_line_how_to_create_the_lock(tmp_path: Path) -> None:
     without_uv = {**os.environ, "PATH": os.pathsep.join(("/usr/bin", "/bin"))}
-    baked = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cookiecutter",
-            "--no-input",
-            "-o",
-            str(tmp_path),
-            str(TEMPLATE_DIR),
-        ],
-        env=without_uv,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    baked = cookiecutter_cli(tmp_path, {}, env=without_uv)
 
     assert baked.returncode == 0, baked.stderr
     assert baked.stderr.count("\n") == 1
