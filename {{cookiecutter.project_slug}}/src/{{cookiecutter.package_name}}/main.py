@@ -17,7 +17,6 @@ from {{ cookiecutter.package_name }}.db import (
     create_session_factory,
     ping_database,
 )
-from {{ cookiecutter.package_name }}.health import Dependency
 from {{ cookiecutter.package_name }}.integrations import installed_integrations
 from {{ cookiecutter.package_name }}.users.router import router as users_router
 
@@ -29,10 +28,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database)
         opened.push_async_callback(engine.dispose)
         app.state.session_factory = create_session_factory(engine)
-        dependencies = {"postgres": Dependency(partial(ping_database, engine), required=True)}
+        dependencies = {
+            "postgres": health.Dependency(partial(ping_database, engine), required=True)
+        }
         for integration in installed_integrations():
             check = await opened.enter_async_context(integration.lifespan(app, settings))
-            dependencies[integration.name] = Dependency(check, required=integration.required)
+            dependencies[integration.name] = health.Dependency(check, required=integration.required)
         app.state.dependencies = dependencies
         yield
 

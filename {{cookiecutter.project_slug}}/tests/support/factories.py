@@ -41,9 +41,7 @@ class UserFactory(AsyncSessionFactory[User]):
 
 async def create[T](factory_class: type[Factory[T]], session: AsyncSession, **fields: Any) -> T:
     """Build with the factory, add to the session and flush, so the row has its id."""
-    instance: T = factory_class.build(**fields)
-    session.add(instance)
-    await session.flush()
+    [instance] = await create_batch(factory_class, session, 1, **fields)
     return instance
 
 

@@ -45,6 +45,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from {{ cookiecutter.package_name }}.db import Base
 from {{ cookiecutter.package_name }}.events import DomainEvent
 from {{ cookiecutter.package_name }}.integrations.kafka.settings import (
+    MAX_BACKOFF_SECONDS,
     KafkaSettings,
     create_producer,
 )
@@ -52,7 +53,6 @@ from {{ cookiecutter.package_name }}.integrations.kafka.settings import (
 logger = logging.getLogger(__name__)
 
 RELAY_LOCK = zlib.crc32(b"outbox_events")  # the advisory lock id only relays take
-MAX_BACKOFF_SECONDS = 30.0
 
 
 class OutboxEvent(Base):

@@ -12,6 +12,9 @@ from {{ cookiecutter.package_name }}.config import (
 )
 from {{ cookiecutter.package_name }}.users.events import USER_CREATED
 
+# The longest wait between retries while the broker or the database is unreachable.
+MAX_BACKOFF_SECONDS = 30.0
+
 
 class KafkaSettings(IntegrationSettings):
     model_config = env_settings("KAFKA_")

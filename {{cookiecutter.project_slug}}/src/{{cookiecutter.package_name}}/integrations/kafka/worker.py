@@ -28,6 +28,7 @@ from {{ cookiecutter.package_name }}.config import Settings, get_settings
 from {{ cookiecutter.package_name }}.db import create_engine, create_session_factory
 from {{ cookiecutter.package_name }}.integrations.kafka.inbox import record_user_event
 from {{ cookiecutter.package_name }}.integrations.kafka.settings import (
+    MAX_BACKOFF_SECONDS,
     KafkaSettings,
     create_producer,
 )
@@ -38,7 +39,6 @@ logger = logging.getLogger(__name__)
 type Record = ConsumerRecord[bytes, bytes]
 # The database being unreachable says nothing about the message: wait, never dead-letter.
 UNAVAILABLE_DATABASE = (OperationalError, InterfaceError)
-MAX_BACKOFF_SECONDS = 30.0
 
 
 def create_consumer(settings: KafkaSettings) -> AIOKafkaConsumer:
@@ -53,6 +53,14 @@ def create_consumer(settings: KafkaSettings) -> AIOKafkaConsumer:
 
 class Stopped(Exception):
     """The worker was asked to stop while waiting."""
+
+
+async def wait_unless_stopped(stop: asyncio.Event, seconds: float) -> None:
+    """Wait `seconds` (at most MAX_BACKOFF_SECONDS); raise `Stopped` as soon as `stop` is set."""
+    with suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), min(seconds, MAX_BACKOFF_SECONDS))
+    if stop.is_set():
+        raise Stopped
 
 
 class EventWorker:
@@ -121,10 +129,7 @@ class EventWorker:
         )
 
     async def pause(self, seconds: float) -> None:
-        with suppress(TimeoutError):
-            await asyncio.wait_for(self.stop.wait(), min(seconds, MAX_BACKOFF_SECONDS))
-        if self.stop.is_set():
-            raise Stopped
+        await wait_unless_stopped(self.stop, seconds)
 
 
 async def started[T: (AIOKafkaConsumer, AIOKafkaProducer)](
@@ -140,10 +145,7 @@ async def started[T: (AIOKafkaConsumer, AIOKafkaProducer)](
         except KafkaError as error:
             await client.stop()
             logger.warning("broker unreachable, retrying in %gs: %s", delay, error)
-            with suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
-            if stop.is_set():
-                raise Stopped from error
+            await wait_unless_stopped(stop, delay)
             delay = min(delay * 2, MAX_BACKOFF_SECONDS)
         else:
             opened.push_async_callback(client.stop)
