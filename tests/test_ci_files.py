@@ -46,7 +46,7 @@ def test_github_workflow(overrides: dict[str, str], bake_once: Callable[..., Pat
     assert all("timeout-minutes" in job for job in jobs.values())
     assert "services" not in jobs["test"]
     test_steps = commands(jobs["test"]["steps"])
-    assert test_steps.index(PRE_PULL) < test_steps.index(f"{PYTEST} --junitxml=junit.xml")
+    assert test_steps.index(PRE_PULL) < test_steps.index(f"{PYTEST} --image --junitxml=junit.xml")
     python_version = overrides.get("python_version", "3.13")
     assert (project / ".python-version").read_text().strip() == python_version
 

@@ -13,12 +13,11 @@ import docker
 import pytest
 import yaml
 
-from tests.helpers import bake, run
+from tests.helpers import bake, is_stand_in, run
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("docker_to_ourselves")]
 
 APP = "http://127.0.0.1:8000"
-STAND_IN_LABEL = "offline-images.stand-in"
 # The stand-in broker grants no producer ids (../shared/offline-images/README.md); real
 # images keep the app's default, idempotence on.
 NO_IDEMPOTENCE = {"environment": {"KAFKA_ENABLE_IDEMPOTENCE": "false"}}
@@ -31,11 +30,6 @@ def request(method: str, path: str, body: dict[str, str] | None = None) -> tuple
     )
     with urllib.request.urlopen(sent, timeout=10) as response:
         return response.status, json.loads(response.read())
-
-
-def is_stand_in(image: str) -> bool:
-    labels = docker.from_env().images.get(image).labels or {}
-    return STAND_IN_LABEL in labels
 
 
 def left_behind(project_name: str) -> list[str]:

@@ -19,6 +19,7 @@ from tests.helpers import (
     SUITE_BAKES,
     Background,
     bake,
+    is_stand_in,
     matrix_id,
     project_images,
     pytest_in,
@@ -40,9 +41,13 @@ SUMMARY = re.compile(r"^=*\s*(\d+) passed", re.MULTILINE)
 NO_DOCKER = {"DOCKER_HOST": "tcp://127.0.0.1:9"}  # nothing listens there
 
 
-def compose_images(project: Path) -> set[str]:
+def compose_image_of(project: Path) -> dict[str, str]:
     services = yaml.safe_load((project / "compose.yaml").read_text())["services"]
-    return {spec["image"] for spec in services.values() if "image" in spec}
+    return {name: spec["image"] for name, spec in services.items() if "image" in spec}
+
+
+def compose_images(project: Path) -> set[str]:
+    return set(compose_image_of(project).values())
 
 
 @pytest.mark.parametrize(("overrides", "workers"), SUITE_RUNS)
@@ -59,6 +64,38 @@ def test_generated_suite_passes_with_one_container_per_service(
     assert SUMMARY.search(result.stdout), output
     session = session_of(result.stdout)
     assert activity.images(session) == Counter(project_images(project))  # one each, and Ryuk
+    assert wait_until(lambda: not activity.still_present(session), seconds=20)
+    assert "test_image.py: builds the app's image from the Dockerfile: run with --image" in output
+
+
+IMAGE_BAKES = [{"object_storage": "localstack"}, {"object_storage": "minio", "use_kafka": "n"}]
+
+
+@pytest.mark.parametrize("overrides", IMAGE_BAKES, ids=matrix_id)
+def test_the_built_image_serves_beside_the_runs_services(
+    overrides: dict[str, str], bake_once: Callable[..., Path]
+) -> None:
+    project = synced(bake_once(matrix_id(overrides), **overrides))
+    images = compose_image_of(project)
+    deselect = []
+    if "kafka" in images and is_stand_in(images["kafka"]):
+        # The stand-in broker has one listener (../shared/offline-images/README.md); real
+        # images serve containers on their network on a listener of its own.
+        kafka_check = "test_the_image_reaches_each_service_it_is_configured_for[kafka]"
+        deselect = ["--deselect", f"tests/integration/test_image.py::{kafka_check}"]
+
+    with watch_containers() as activity:
+        result = pytest_in(project, "-n", "2", "--image", "-m", "image", *deselect)
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    checks = len(images) - len(deselect) // 2  # one per service, kafka's left out here
+    assert re.search(rf"^=* {2 + checks} passed", result.stdout, re.MULTILINE), output
+    session = session_of(result.stdout)
+    started = activity.images(session)
+    app_image = f"{project.name}:under-test"
+    assert 1 <= started.pop(app_image) <= 2  # one per worker running the image's tests
+    assert started == Counter(project_images(project))  # and still one Ryuk
     assert wait_until(lambda: not activity.still_present(session), seconds=20)
 
 

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pytest
+from testcontainers.core.labels import SESSION_ID
 
 from tests.support.containers import RunningServices
 from tests.support.services import Endpoint
@@ -28,6 +29,9 @@ class ServiceEndpoint:
 class ServiceEndpoints:
     # Unique to this run: names of what the run creates on shared (reused) servers.
     run_id: str
+    # The Testcontainers session of the process that started them: its Ryuk also reaps any
+    # container a worker labels with it.
+    session_id: str
     services: dict[str, ServiceEndpoint]
 
     @classmethod
@@ -48,7 +52,7 @@ class ServiceEndpoints:
         names = list(running.containers)
         with ThreadPoolExecutor(max_workers=max(len(names), 1)) as pool:
             described = dict(zip(names, pool.map(describe, names), strict=True))
-        return cls(run_id=uuid.uuid4().hex[:8], services=described)
+        return cls(run_id=uuid.uuid4().hex[:8], session_id=SESSION_ID, services=described)
 
     def of(self, service: str) -> Endpoint:
         return self.services[service].endpoint
@@ -70,7 +74,7 @@ class ServiceEndpoints:
     def read(cls, path: Path) -> ServiceEndpoints:
         data = json.loads(path.read_text())
         services = {name: ServiceEndpoint(**fields) for name, fields in data["services"].items()}
-        return cls(run_id=data["run_id"], services=services)
+        return cls(run_id=data["run_id"], session_id=data["session_id"], services=services)
 
 
 # How conftest reaches the endpoints without importing the plugin module (which pytest must

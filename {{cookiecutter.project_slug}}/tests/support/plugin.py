@@ -40,6 +40,7 @@ PLUGIN_NAME = "tc-service-services"
 HANDOFF_DIR_KEY = "tc_service_handoff_dir"
 SERVICES_NEEDED = "services-needed"
 ENDPOINTS_FILE = "endpoints.json"
+IMAGE_TESTS_SKIPPED = "builds the app's image from the Dockerfile: run with --image"
 
 
 class ServicesPlugin:
@@ -65,6 +66,8 @@ class ServicesPlugin:
         for item in items:
             if item.path.is_relative_to(integration):
                 item.add_marker(pytest.mark.integration)
+            if item.get_closest_marker("image") and not self.config.getoption("image"):
+                item.add_marker(pytest.mark.skip(reason=IMAGE_TESTS_SKIPPED))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -166,6 +169,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--reuse-containers",
         action="store_true",
         help="keep the test containers running and use them in the next run (or TC_REUSE=1)",
+    )
+    parser.addoption(
+        "--image",
+        action="store_true",
+        help="also run the tests marked `image`: build the Dockerfile and test the container",
     )
     parser.addoption(
         "--clean-reused-containers",

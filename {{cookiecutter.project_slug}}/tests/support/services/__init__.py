@@ -61,6 +61,11 @@ class TestService[C: "DockerContainer"](ABC):
     def dev_environment(self, container: C) -> dict[str, str]:
         """The app's environment variables that point at it, in dev mode."""
 
+    def network_environment(self, endpoint: Endpoint, alias: str) -> dict[str, str]:
+        """The app's environment variables that reach it from a container on a network where
+        it answers to `alias` (the image test, tests/support/image.py); none by default."""
+        return {}
+
     def dev_commands(self) -> list[list[str]]:
         """Processes dev mode runs beside the app for it (a consumer, say)."""
         return []

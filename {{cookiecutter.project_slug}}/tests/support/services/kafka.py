@@ -41,6 +41,7 @@ class ApacheKafkaContainer(DockerContainer):
     """
 
     PORT = 9092
+    BROKER_PORT = 9093  # for containers on its network: advertised at its address there
     START_SCRIPT = "/tmp/testcontainers_start.sh"
 
     def __init__(self, image: str) -> None:
@@ -51,7 +52,8 @@ class ApacheKafkaContainer(DockerContainer):
             KAFKA_NODE_ID="1",
             KAFKA_PROCESS_ROLES="broker,controller",
             KAFKA_LISTENERS=(
-                "PLAINTEXT://0.0.0.0:9092,BROKER://0.0.0.0:9093,CONTROLLER://0.0.0.0:9094"
+                f"PLAINTEXT://0.0.0.0:{self.PORT},BROKER://0.0.0.0:{self.BROKER_PORT},"
+                "CONTROLLER://0.0.0.0:9094"
             ),
             KAFKA_LISTENER_SECURITY_PROTOCOL_MAP=(
                 "BROKER:PLAINTEXT,PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
@@ -89,7 +91,9 @@ class ApacheKafkaContainer(DockerContainer):
         return f"{self.get_container_host_ip()}:{self.get_exposed_port(self.PORT)}"
 
     def _write_start_script(self) -> None:
-        advertised = f"PLAINTEXT://{self.get_bootstrap_server()},BROKER://$(hostname -i):9093"
+        advertised = (
+            f"PLAINTEXT://{self.get_bootstrap_server()},BROKER://$(hostname -i):{self.BROKER_PORT}"
+        )
         script = (
             f"#!/bin/bash\nexport KAFKA_ADVERTISED_LISTENERS={advertised}\n/etc/kafka/docker/run\n"
         ).encode()
@@ -103,6 +107,14 @@ class ApacheKafkaContainer(DockerContainer):
 
 
 KafkaTestContainer = KafkaContainer | ApacheKafkaContainer
+CONFLUENT_BROKER_PORT = 9092  # testcontainers' KafkaContainer: its BROKER listener
+
+
+def network_port(container: KafkaTestContainer) -> int:
+    """The listener a container on the broker's network bootstraps from."""
+    if isinstance(container, ApacheKafkaContainer):
+        return container.BROKER_PORT
+    return CONFLUENT_BROKER_PORT
 
 
 def kafka_container(image: str) -> KafkaTestContainer:
@@ -249,6 +261,14 @@ async def eventually(
 class KafkaEndpoint:
     bootstrap_servers: str
     idempotence: bool  # whether the broker grants producer ids (every real Kafka does)
+    network_port: int  # for containers on the broker's network
+
+    def app_environment(self, bootstrap_servers: str) -> dict[str, str]:
+        """The app's variables for this broker, reached at `bootstrap_servers`."""
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
+            "KAFKA_ENABLE_IDEMPOTENCE": str(self.idempotence).lower(),
+        }
 
 
 class KafkaService(TestService[KafkaTestContainer]):
@@ -261,7 +281,11 @@ class KafkaService(TestService[KafkaTestContainer]):
     def endpoint(self, container: KafkaTestContainer) -> Endpoint:
         bootstrap_servers = container.get_bootstrap_server()
         idempotence = asyncio.run(supports_idempotent_producer(bootstrap_servers))
-        return {"bootstrap_servers": bootstrap_servers, "idempotence": idempotence}
+        return {
+            "bootstrap_servers": bootstrap_servers,
+            "idempotence": idempotence,
+            "network_port": network_port(container),
+        }
 
     def address(self, endpoint: Endpoint) -> str:
         return str(endpoint["bootstrap_servers"])
@@ -272,11 +296,12 @@ class KafkaService(TestService[KafkaTestContainer]):
         return ["this broker grants no producer ids; idempotence is off in tests"]
 
     def dev_environment(self, container: KafkaTestContainer) -> dict[str, str]:
-        endpoint = self.endpoint(container)
-        return {
-            "KAFKA_BOOTSTRAP_SERVERS": endpoint["bootstrap_servers"],
-            "KAFKA_ENABLE_IDEMPOTENCE": str(endpoint["idempotence"]).lower(),
-        }
+        kafka = KafkaEndpoint(**self.endpoint(container))
+        return kafka.app_environment(kafka.bootstrap_servers)
+
+    def network_environment(self, endpoint: Endpoint, alias: str) -> dict[str, str]:
+        kafka = KafkaEndpoint(**endpoint)
+        return kafka.app_environment(f"{alias}:{kafka.network_port}")
 
     def dev_commands(self) -> list[list[str]]:
         return [[sys.executable, "-m", event_worker.__name__]]

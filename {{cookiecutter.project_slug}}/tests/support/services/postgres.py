@@ -4,6 +4,7 @@ worker, and the fixtures that isolate each test in a transaction rolled back at 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 
@@ -84,6 +85,10 @@ class PostgresService(TestService[TunedPostgresContainer]):
         command.upgrade(alembic_config(database_url), "head")
         return {"DATABASE_URL": database_url}
 
+    def network_environment(self, endpoint: Endpoint, alias: str) -> dict[str, str]:
+        """The server's own database: tests give the app a clone of the template over it."""
+        return {"DATABASE_URL": on_network(endpoint["url"], alias)}
+
 
 SERVICE = PostgresService()
 
@@ -125,9 +130,21 @@ async def db_session(db_engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-@pytest.fixture
-def fresh_database(postgres: PostgresEndpoint) -> Iterator[str]:
-    """URL of a new database cloned from the template, for tests that need real commits."""
+def on_network(url: str, alias: str = PostgresService.name) -> str:
+    """`url` as a container on a network where the server answers to `alias` reaches it."""
+    return make_url(url).set(host=alias, port=5432).render_as_string(hide_password=False)
+
+
+@contextmanager
+def cloned_database(postgres: PostgresEndpoint) -> Iterator[str]:
+    """URL of a new database cloned from the template, dropped on exit."""
     name = unique_database_name("fresh")
     yield create_database(postgres.url, name, template=postgres.template_database)
     drop_database(postgres.url, name)
+
+
+@pytest.fixture
+def fresh_database(postgres: PostgresEndpoint) -> Iterator[str]:
+    """URL of a new database cloned from the template, for tests that need real commits."""
+    with cloned_database(postgres) as url:
+        yield url

@@ -78,6 +78,11 @@ class RedisService(TestService[RedisContainer]):
     def dev_environment(self, container: RedisContainer) -> dict[str, str]:
         return {"REDIS_URL": f"{self.endpoint(container)['url']}/0"}
 
+    def network_environment(self, endpoint: Endpoint, alias: str) -> dict[str, str]:
+        """This process's claimed database, from the network."""
+        url, _ = claimed_database(RedisEndpoint(**endpoint))
+        return {"REDIS_URL": f"redis://{alias}:6379/{url.rpartition('/')[2]}"}
+
     async def set_up_test_case(
         self, case: IsolatedAsyncioTestCase, endpoint: Endpoint, worker: Worker
     ) -> RedisSettings:

@@ -43,6 +43,15 @@ class S3Endpoint:
     access_key_id: str
     secret_access_key: str
 
+    def app_environment(self, url: str) -> dict[str, str]:
+        """The app's variables for this store, reached at `url`."""
+        return {
+            "S3_ENDPOINT_URL": url,
+            "S3_REGION": REGION,
+            "S3_ACCESS_KEY_ID": self.access_key_id,
+            "S3_SECRET_ACCESS_KEY": self.secret_access_key,
+        }
+
     def settings(self, bucket: str) -> S3Settings:
         return S3Settings(
             endpoint_url=self.url,
@@ -90,13 +99,13 @@ class S3Service(TestService[DockerContainer]):
         return str(endpoint["url"])
 
     def dev_environment(self, container: DockerContainer) -> dict[str, str]:
-        endpoint = self.endpoint(container)
-        return {
-            "S3_ENDPOINT_URL": endpoint["url"],
-            "S3_REGION": REGION,
-            "S3_ACCESS_KEY_ID": endpoint["access_key_id"],
-            "S3_SECRET_ACCESS_KEY": endpoint["secret_access_key"],
-        }
+        store = S3Endpoint(**self.endpoint(container))
+        return store.app_environment(store.url)
+
+    def network_environment(self, endpoint: Endpoint, alias: str) -> dict[str, str]:
+        store = S3Endpoint(**endpoint)
+        port = 4566 if store.kind == "localstack" else 9000
+        return store.app_environment(f"http://{alias}:{port}")
 
     async def set_up_test_case(
         self, case: IsolatedAsyncioTestCase, endpoint: Endpoint, worker: Worker

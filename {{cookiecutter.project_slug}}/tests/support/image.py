@@ -1,0 +1,154 @@
+"""The app's container image under test: built from the Dockerfile, run beside the run's
+service containers, each reachable from it under its compose service name.
+
+Tests marked `image` use it; they run only with `pytest --image` (a plain run skips them,
+saying so), because building the image takes a while and needs the docker CLI with BuildKit.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+import tomllib
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+from docker.models.containers import Container
+from testcontainers.core.config import ConnectionMode
+from testcontainers.core.docker_client import DockerClient
+from testcontainers.core.labels import LABEL_SESSION_ID, LABEL_TESTCONTAINERS
+
+from tests.support.endpoints import ServiceEndpoints
+from tests.support.services import load
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+APP_PORT = 8000
+BUILD_OUTPUT_LINES = 40
+LOG_TAIL_LINES = 40
+
+
+class ImageBuildError(RuntimeError):
+    pass
+
+
+def image_tag(project_root: Path = PROJECT_ROOT) -> str:
+    project = tomllib.loads((project_root / "pyproject.toml").read_text())["project"]
+    return f"{project['name']}:under-test"
+
+
+def build_app_image(project_root: Path = PROJECT_ROOT) -> str:
+    """Build the Dockerfile as `docker compose build` would (BuildKit, which its cache
+    mounts need); the engine's build cache makes a rebuild of unchanged sources quick."""
+    docker_cli = shutil.which("docker")
+    if docker_cli is None:
+        raise ImageBuildError("building the image needs the docker CLI (with buildx) on PATH")
+    tag = image_tag(project_root)
+    build = subprocess.run(
+        [docker_cli, "buildx", "build", "--load", "--tag", tag, str(project_root)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if build.returncode != 0:
+        tail = "\n".join(build.stderr.splitlines()[-BUILD_OUTPUT_LINES:])
+        raise ImageBuildError(f"`docker buildx build` of {project_root} failed:\n{tail}")
+    return tag
+
+
+@dataclass(frozen=True)
+class ServiceHost:
+    network: str
+    address: str
+
+
+def service_host(client: docker.DockerClient, container_id: str) -> ServiceHost:
+    """The network a service container runs on (Testcontainers starts them all on the same
+    one) and its address there."""
+    networks = client.containers.get(container_id).attrs["NetworkSettings"]["Networks"]
+    network, settings = next(iter(networks.items()))
+    return ServiceHost(network, settings["IPAddress"])
+
+
+@dataclass(frozen=True)
+class AppContainer:
+    url: str  # on the host
+    configured_for: frozenset[str]  # the services whose variables it was given
+
+
+class AppNotLiveError(RuntimeError):
+    pass
+
+
+def wait_until_live(url: str, container: Container, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/health/live", timeout=2):
+                return
+        except OSError:
+            container.reload()
+            if container.status == "exited":
+                break
+            time.sleep(0.25)
+    logs = container.logs(tail=LOG_TAIL_LINES).decode(errors="replace")
+    raise AppNotLiveError(f"the app's container did not answer {url}/health/live:\n{logs}")
+
+
+@contextmanager
+def app_in_container(
+    image: str, services: ServiceEndpoints, environment: dict[str, str]
+) -> Iterator[AppContainer]:
+    """Run `image` on the services' network until exit, each service answering to its
+    compose name. `environment` goes over what the services' modules give
+    (tests/support/services/, `network_environment`).
+
+    The app joins the services' network rather than the services joining one of its own:
+    connecting a running container to another network can re-publish its ports on new host
+    ports (Docker 20.10 does), which would pull them from under the run's other tests. It
+    carries the run's Testcontainers session, so that the run's one Ryuk reaps it if the run
+    is killed: starting it through Testcontainers here, in an xdist worker, would start a
+    Ryuk for the worker.
+    """
+    engine = DockerClient()
+    hosts = {
+        name: service_host(engine.client, service.container_id)
+        for name, service in services.services.items()
+    }
+    service_environments = {
+        name: load(name).network_environment(service.endpoint, name)
+        for name, service in services.services.items()
+    }
+    variables = {key: value for env in service_environments.values() for key, value in env.items()}
+    container = engine.client.containers.run(
+        image,
+        detach=True,
+        environment=variables | environment,
+        ports={f"{APP_PORT}/tcp": None},
+        network=next(iter(hosts.values())).network,
+        extra_hosts={name: host.address for name, host in hosts.items()},
+        labels={LABEL_TESTCONTAINERS: "true", LABEL_SESSION_ID: services.session_id},
+    )
+    try:
+        url = f"http://{mapped_address(engine, str(container.id), APP_PORT)}"  # set by run()
+        wait_until_live(url, container)
+        configured = frozenset(name for name, env in service_environments.items() if env)
+        yield AppContainer(url, configured)
+    finally:
+        container.remove(force=True)
+
+
+def mapped_address(engine: DockerClient, container_id: str, port: int) -> str:
+    """Where the host reaches `port` of the container, as Testcontainers reaches services."""
+    mode = engine.get_connection_mode()
+    if mode == ConnectionMode.gateway_ip:
+        host = engine.gateway_ip(container_id)
+    elif mode == ConnectionMode.bridge_ip:
+        host = engine.bridge_ip(container_id)
+    else:
+        host = engine.host()
+    return f"{host}:{engine.port(container_id, port) if mode.use_mapped_port else port}"
