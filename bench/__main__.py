@@ -2,10 +2,11 @@
 
     uv run python -m bench [--tests N] [--json bench/results/latest.json]
 
-Bakes the default project, then measures: per-test PostgreSQL isolation strategies,
-containers per run for -n 1/2/4 against one set per worker, cold start in parallel against
-one after another, the whole suite's wall time, and the bake time. Prints a Markdown table
-and writes the numbers as JSON. Needs Docker with the project's images.
+Bakes the default project, then measures: per-test isolation strategies (in-memory SQLite
+among them), the same generated tests with our conftest and with the guides' at -n 1/2/4
+(wall time, containers, memory), the default suite's phases, the one-test inner loop,
+cold start in parallel against one after another, reuse, and the bake time. Prints Markdown
+tables and writes the numbers as JSON. Needs Docker with the project's images.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Any
 
 import docker
 
-from tests.docker_watch import session_of, watch_containers
+from tests.docker_watch import watch_containers
 from tests.helpers import bake, project_images, pytest_in, run, synced
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -39,7 +40,18 @@ STRATEGIES = {
     "test_truncate_cascade": "TRUNCATE ... CASCADE after each test",
     "test_create_all_drop_all": "create_all / drop_all per test (the guides)",
     "test_fresh_clone": "fresh clone of the template per test",
+    "test_sqlite_rollback": "in-memory SQLite, create_all once, rollback per test",
 }
+# The generated tests both conftests can run: the guides' pattern has no fixtures for the
+# Kafka topics and the outbox (tests/support/services/kafka.py), nor the reuse and dev
+# machinery; these need PostgreSQL and Redis, and the app starts its Kafka clients.
+COMPARED_TESTS = [
+    "tests/integration/test_users_api.py",
+    "tests/integration/test_users_service.py",
+    "tests/integration/test_cache.py",
+]
+ONE_TEST = "tests/integration/test_users_api.py::test_get_user"
+KAFKA_GROUP_BOUND = "tests/integration/test_events.py"  # a new consumer group per test
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -52,9 +64,20 @@ def prepared_project(workdir: Path) -> Path:
     (project / "tests" / "bench").mkdir()
     (project / "tests" / "bench" / "__init__.py").touch()
     shutil.copy(BENCH_DIR / "project" / "test_isolation_bench.py", project / "tests" / "bench")
-    for helper in ("bench_timings.py", "containers_bench.py"):
+    for helper in ("bench_timings.py", "bench_phases.py", "containers_bench.py"):
         shutil.copy(BENCH_DIR / "project" / helper, project)
-    return synced(project)
+    synced(project)
+    installed = run(project, "uv", "pip", "install", "--quiet", "aiosqlite")
+    assert installed.returncode == 0, installed.stderr
+    return project
+
+
+def guides_project(project: Path) -> Path:
+    """The same project and tests, with the guides' conftest.py (bench/project)."""
+    guides = project.with_name(f"{project.name}-guides")
+    shutil.copytree(project, guides, ignore=shutil.ignore_patterns(".venv"))
+    shutil.copy(BENCH_DIR / "project" / "guides_conftest.py", guides / "tests" / "conftest.py")
+    return synced(guides)
 
 
 def measure_bake(repeats: int = 5) -> dict[str, float]:
@@ -87,6 +110,7 @@ def measure_isolation(project: Path, tests: int) -> dict[str, dict[str, float]]:
     return {
         name: {
             "median_ms": statistics.median(totals[name]) * 1000,
+            "p95_ms": percentile(totals[name], 0.95) * 1000,
             "overhead_median_ms": (statistics.median(totals[name]) - baseline) * 1000,
             "overhead_p95_ms": (percentile(totals[name], 0.95) - baseline) * 1000,
             "fixture_median_ms": statistics.median(fixtures[name]) * 1000,
@@ -124,22 +148,31 @@ def peak_memory_of_session(holder: dict[str, Any]) -> Iterator[None]:
         thread.join()
 
 
-def measure_suite_runs(project: Path) -> dict[str, dict[str, float]]:
-    runs = {}
-    for workers in ("1", "2", "4"):
-        memory: dict[str, Any] = {}
-        with watch_containers() as activity, peak_memory_of_session(memory):
-            started = time.perf_counter()
-            result = pytest_in(project, "-q", "-n", workers, "--ignore=tests/bench")
-            wall = time.perf_counter() - started
-        assert result.returncode == 0, result.stdout + result.stderr
-        session = session_of(result.stdout)
-        images = activity.images(session)
-        runs[workers] = {
-            "wall_s": wall,
-            "containers": sum(count for image, count in images.items() if "ryuk" not in image),
-            "peak_memory_mib": memory["peak_mib"],
-        }
+def one_run(project: Path, *args: str) -> dict[str, float]:
+    """Wall time, containers created (Ryuk apart) and their peak memory, for one pytest run."""
+    memory: dict[str, Any] = {}
+    with watch_containers() as activity, peak_memory_of_session(memory):
+        started = time.perf_counter()
+        result = pytest_in(project, "-q", *args)
+        wall = time.perf_counter() - started
+    assert result.returncode == 0, result.stdout + result.stderr
+    images = [image for _, image, _ in activity.created]
+    return {
+        "wall_s": wall,
+        "containers": sum("ryuk" not in image for image in images),
+        "reapers": sum("ryuk" in image for image in images),
+        "peak_memory_mib": memory["peak_mib"],
+    }
+
+
+def measure_whole_suite(project: Path, guides: Path) -> dict[str, dict[str, dict[str, float]]]:
+    """The same generated tests with our conftest and the guides', interleaved: at each -n
+    both run back to back, the one that goes first alternating."""
+    runs: dict[str, dict[str, dict[str, float]]] = {"ours": {}, "guides": {}}
+    for index, workers in enumerate(("1", "2", "4")):
+        order = [("ours", project), ("guides", guides)]
+        for name, where in order[:: -1 if index % 2 else 1]:
+            runs[name][workers] = one_run(where, "-n", workers, *COMPARED_TESTS)
     return runs
 
 
@@ -161,6 +194,107 @@ def measure_reuse(project: Path) -> dict[str, float]:
         setup[label] = float(match.group(1))
     pytest_in(project, "--clean-reused-containers")
     return setup
+
+
+STARTED_IN = re.compile(r"test services started in session \S+ \(([^;]*);")
+
+
+def phased_run(project: Path, *args: str) -> tuple[float, list[dict[str, Any]], str]:
+    """Wall time of `uv run pytest ARGS` from process start to exit, the phase records of
+    its processes (bench/project/bench_phases.py) and its output."""
+    with tempfile.TemporaryDirectory() as phases:
+        started = time.time()
+        result = run(
+            project,
+            *("uv", "run", "pytest", "-p", "no:cacheprovider", "-p", "bench_phases", *args),
+            env={"BENCH_PHASES": phases, "PYTHONPATH": ".", "CI": ""},
+        )
+        wall = time.time() - started
+        assert result.returncode == 0, result.stdout + result.stderr
+        records = [json.loads(path.read_text()) for path in Path(phases).glob("*.json")]
+    for record in records:
+        record["t0"] = started
+    return wall, records, result.stdout
+
+
+def one_test_phases(wall: float, records: list[dict[str, Any]], output: str) -> dict[str, float]:
+    """Split a run of one test (or of the unit tests) into what a developer waits for."""
+    main = next(r for r in records if r["worker"] == "controller")
+    runner = next((r for r in records if r["tests"]), main)
+    ready = READY.search(output)
+    containers = float(ready.group(1)) if ready else 0.0
+    reports = [runner["reports"][test["nodeid"]] for test in runner["tests"]]
+    clone = runner["fixtures"].get("worker_database_url", 0.0)
+    phases = {
+        "uv, interpreter, pytest": main["loaded"] - main["t0"],
+        "imports (conftest)": main["configured"] - main["loaded"],
+        "collection": main["services_ready"] - main["configured"] - containers,
+        "containers (start or adopt)": containers,
+        "worker database clone": clone,
+        "other fixtures": sum(r.get("setup", 0.0) for r in reports) - clone,
+        "tests": sum(r.get("call", 0.0) for r in reports),
+    }
+    phases["teardown and exit"] = wall - sum(phases.values())
+    return phases
+
+
+def median_phases(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {key: statistics.median(run_[key] for run_ in runs) for key in runs[0]}
+
+
+def measure_inner_loop(project: Path, repeats: int = 3) -> dict[str, dict[str, float]]:
+    """One test re-run after an edit: with kept containers, with -n 2, cold; and the unit
+    tests alone. Medians of `repeats` runs each, phases included."""
+
+    def timed(*args: str) -> dict[str, float]:
+        runs = []
+        for _ in range(repeats):
+            wall, records, output = phased_run(project, *args)
+            runs.append({"wall": wall, **one_test_phases(wall, records, output)})
+        return median_phases(runs)
+
+    rows = {}
+    phased_run(project, "--reuse-containers", ONE_TEST)  # keeps the containers
+    rows["one test, containers reused"] = timed("--reuse-containers", ONE_TEST)
+    rows["one test, reused, -n 2"] = timed("-n", "2", "--reuse-containers", ONE_TEST)
+    pytest_in(project, "--clean-reused-containers")
+    rows["one test, cold"] = timed(ONE_TEST)
+    rows['unit tests only (-m "not integration")'] = timed("-m", "not integration")
+    return rows
+
+
+def measure_suite_phases(project: Path) -> dict[str, float]:
+    """The default suite at -n 2 (ours), its wall time split into phases."""
+    wall, records, output = phased_run(project, "-n", "2", "--ignore=tests/bench")
+    main = next(r for r in records if r["worker"] == "controller")
+    workers = [r for r in records if r["worker"] != "controller"]
+    started = STARTED_IN.search(output)
+    assert started, output
+    container_seconds = [float(part.split()[1].rstrip("s")) for part in started.group(1).split(",")]
+    ready_in = float(READY.search(output).group(1))  # type: ignore[union-attr]
+    last_test_end = max(test["end"] for worker in workers for test in worker["tests"])
+    reports = {node: r for worker in workers for node, r in worker["reports"].items()}
+
+    def summed(selected: list[str]) -> float:
+        return sum(sum(reports[node].values()) for node in selected)
+
+    kafka_bound = [node for node in reports if node.startswith(KAFKA_GROUP_BOUND)]
+    others = [node for node in reports if not node.startswith(KAFKA_GROUP_BOUND)]
+    return {
+        "wall": wall,
+        "startup (controller: uv, interpreter, imports)": main["configured"] - main["t0"],
+        "workers start and collect": main["services_ready"] - main["configured"] - ready_in,
+        "containers ready (all, in parallel)": ready_in,
+        "  of which the slowest container's start": max(container_seconds),
+        "  of which the template migration": main.get("template_migration", 0.0),
+        "worker database clones (slowest worker)": max(
+            w["fixtures"].get("worker_database_url", 0.0) for w in workers
+        ),
+        "tests (first to last, wall)": last_test_end - main["services_ready"],
+        f"  summed over workers: Kafka-group-bound ({len(kafka_bound)} tests)": summed(kafka_bound),
+        f"  summed over workers: the rest ({len(others)} tests)": summed(others),
+        "teardown and exit": main["t0"] + wall - last_test_end,
+    }
 
 
 def inner(project: Path, *args: str) -> dict[str, float]:
@@ -201,26 +335,65 @@ def report(results: dict[str, Any]) -> str:
             f"| {row['fixture_median_ms']:.2f} / {row['fixture_p95_ms']:.2f} ms "
             f"| {row['fixture_median_ms'] / ours['fixture_median_ms']:.1f}x |"
         )
-    at_rest = results["per_worker_sets"]["1"]["memory_mib"]
+    whole = results["whole_suite"]
     lines += [
         "",
-        "### Containers per run (services; Ryuk not counted)",
+        "### The same tests, our conftest against the guides' (one container set per xdist",
+        "### worker, create_all/drop_all per test)",
         "",
-        "Ours: containers counted from Docker's events during a real run of the suite, and the",
-        "peak memory of those containers during it. One set per worker (the guides' pattern):",
-        f"n sets started as n workers would, memory at rest. One set at rest: {at_rest:.0f} MiB.",
+        f"Generated test files: {', '.join(Path(test).name for test in COMPARED_TESTS)},",
+        "run back to back at each -n (the first of the pair alternating). Containers counted",
+        "from Docker's events during the run (Ryuk apart: ours 1, the guides' one per worker),",
+        "peak memory of the run's containers sampled every 0.5 s.",
         "",
-        "| -n | ours: containers | ours: peak memory in the run | one set per worker: "
-        "containers | one set per worker: memory at rest | suite wall time (ours) |",
-        "|---|---|---|---|---|---|",
+        "| -n | ours: wall | guides: wall | guides / ours | ours: containers (Ryuk) "
+        "| guides: containers (Ryuk) | ours: peak memory | guides: peak memory |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for workers, run_ in results["suite_runs"].items():
-        per_worker = results["per_worker_sets"][workers]
+    for workers, ours_run in whole["ours"].items():
+        theirs = whole["guides"][workers]
         lines.append(
-            f"| {workers} | {run_['containers']} | {run_['peak_memory_mib']:.0f} MiB "
-            f"| {per_worker['containers']} | {per_worker['memory_mib']:.0f} MiB "
-            f"| {run_['wall_s']:.1f} s |"
+            f"| {workers} | {ours_run['wall_s']:.1f} s | {theirs['wall_s']:.1f} s "
+            f"| {theirs['wall_s'] / ours_run['wall_s']:.1f}x "
+            f"| {ours_run['containers']:.0f} ({ours_run['reapers']:.0f}) "
+            f"| {theirs['containers']:.0f} ({theirs['reapers']:.0f}) "
+            f"| {ours_run['peak_memory_mib']:.0f} MiB | {theirs['peak_memory_mib']:.0f} MiB |"
         )
+    sqlite, ours_pg = iso["test_sqlite_rollback"], iso["test_savepoint_rollback"]
+    lines += [
+        "",
+        "### Real PostgreSQL against in-memory SQLite, per test (the isolation bodies)",
+        "",
+        "| | median | p95 |",
+        "|---|---|---|",
+        f"| in-memory SQLite (aiosqlite), rollback per test | {sqlite['median_ms']:.2f} ms "
+        f"| {sqlite['p95_ms']:.2f} ms |",
+        f"| PostgreSQL, savepoint rollback on the worker's clone (ours) "
+        f"| {ours_pg['median_ms']:.2f} ms | {ours_pg['p95_ms']:.2f} ms |",
+        f"| ours / SQLite | {ours_pg['median_ms'] / sqlite['median_ms']:.2f}x "
+        f"| {ours_pg['p95_ms'] / sqlite['p95_ms']:.2f}x |",
+    ]
+    loop = results["inner_loop"]
+    columns = [key for key in next(iter(loop.values())) if key != "wall"]
+    lines += [
+        "",
+        f"### The inner loop: `pytest {ONE_TEST}` (medians of 3; seconds)",
+        "",
+        "| run | wall | " + " | ".join(columns) + " |",
+        "|---|---|" + "---|" * len(columns),
+    ]
+    for label, row in loop.items():
+        cells = " | ".join(f"{row[key]:.2f}" for key in columns)
+        lines.append(f"| {label} | **{row['wall']:.2f}** | {cells} |")
+    phases = results["suite_phases"]
+    lines += [
+        "",
+        f"### The default suite at -n 2 (ours), by phase: {phases['wall']:.1f} s wall",
+        "",
+        "| phase | seconds |",
+        "|---|---|",
+        *(f"| {name} | {seconds:.2f} |" for name, seconds in phases.items() if name != "wall"),
+    ]
     cold = results["cold_start"]
     slowest = max(cold[f"{name} alone"] for name in ("postgres", "redis", "kafka"))
     lines += ["", "### Cold start of PostgreSQL + Redis + Kafka", "", "| how | seconds |"]
@@ -274,8 +447,9 @@ def main() -> None:
             "bake": measure_bake(),
             "isolation": measure_isolation(project, args.tests),
             "cold_start": inner(project, "cold-start"),
-            "suite_runs": measure_suite_runs(project),
-            "per_worker_sets": {n: inner(project, "sets", n) for n in ("1", "2", "4")},
+            "whole_suite": measure_whole_suite(project, guides_project(project)),
+            "suite_phases": measure_suite_phases(project),
+            "inner_loop": measure_inner_loop(project),
             "reuse_setup_s": measure_reuse(project),
         }
     results["bench_seconds"] = time.perf_counter() - started

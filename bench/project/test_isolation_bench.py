@@ -7,12 +7,19 @@ pytest's JUnit report (setup + call + teardown). Not part of the generated suite
 import os
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from acme_users.models import Base, User
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
-from tests.support.databases import create_database, drop_database, unique_database_name
+from sqlalchemy.pool import StaticPool
+from tests.support.databases import (
+    create_database,
+    drop_database,
+    rolled_back_session,
+    unique_database_name,
+)
 from tests.support.services.postgres import PostgresEndpoint
 
 pytestmark = pytest.mark.integration
@@ -76,6 +83,35 @@ async def create_all_drop_all(empty_engine: AsyncEngine) -> AsyncIterator[AsyncS
         await connection.run_sync(Base.metadata.drop_all)
 
 
+@pytest.fixture(scope="session")
+async def sqlite_engine() -> AsyncIterator[AsyncEngine]:
+    """In-memory SQLite, one connection for the run, the schema created once.
+
+    pysqlite's own transaction handling defeats SAVEPOINT; SQLAlchemy's documented recipe
+    hands BEGIN to SQLAlchemy, so the rollback per test can contain the body's commits.
+    """
+    engine = create_async_engine("sqlite+aiosqlite:///:memory:", poolclass=StaticPool)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def no_pysqlite_transactions(dbapi_connection: Any, _: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def sqlite_rollback(sqlite_engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    async with rolled_back_session(sqlite_engine) as session:
+        yield session
+
+
 @pytest.fixture
 async def fresh_clone(postgres: PostgresEndpoint) -> AsyncIterator[AsyncSession]:
     async for _, engine in database_engine(postgres, postgres.template_database):
@@ -101,6 +137,11 @@ async def test_truncate_cascade(truncate_after: AsyncSession, n: int) -> None:
 @pytest.mark.parametrize("n", TESTS)
 async def test_create_all_drop_all(create_all_drop_all: AsyncSession, n: int) -> None:
     await body(create_all_drop_all)
+
+
+@pytest.mark.parametrize("n", TESTS)
+async def test_sqlite_rollback(sqlite_rollback: AsyncSession, n: int) -> None:
+    await body(sqlite_rollback)
 
 
 @pytest.mark.parametrize("n", TESTS)
