@@ -120,23 +120,50 @@ def measure_isolation(project: Path, tests: int) -> dict[str, dict[str, float]]:
     }
 
 
+def container_memory_bytes(client: docker.DockerClient, container_id: str) -> int:
+    """Memory a container uses as `docker stats` counts it (without inactive file cache):
+    read from its cgroup where this machine exposes it (cheap enough to sample often),
+    else from the engine's stats."""
+    for directory, usage, inactive in (
+        (
+            f"/sys/fs/cgroup/memory/docker/{container_id}",
+            "memory.usage_in_bytes",
+            "total_inactive_file",
+        ),
+        (
+            f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope",
+            "memory.current",
+            "inactive_file",
+        ),
+    ):
+        try:
+            used = int(Path(directory, usage).read_text())
+            stat = dict(
+                line.split() for line in Path(directory, "memory.stat").read_text().splitlines()
+            )
+            return used - int(stat.get(inactive, 0))
+        except OSError:
+            continue
+    memory = client.containers.get(container_id).stats(stream=False, one_shot=True)["memory_stats"]
+    return int(memory.get("usage", 0) - memory.get("stats", {}).get("inactive_file", 0))
+
+
 @contextmanager
 def peak_memory_of_session(holder: dict[str, Any]) -> Iterator[None]:
-    """Sample the memory of the containers of the run's Testcontainers session."""
+    """Sample the memory of every Testcontainers container together, every 0.25 s."""
     stop = threading.Event()
     holder["peak_mib"] = 0.0
     client = docker.from_env()
 
     def sample() -> None:
-        while not stop.wait(0.5):
-            containers = client.containers.list(filters={"label": "org.testcontainers.lang=python"})
+        while not stop.wait(0.25):
+            labelled = {"label": "org.testcontainers.lang=python"}
             total = 0
-            for container in containers:
+            for container in client.api.containers(filters=labelled):
                 try:
-                    memory = container.stats(stream=False, one_shot=True)["memory_stats"]
-                except (docker.errors.DockerException, ValueError):
-                    continue  # removed while sampled: its stats come back empty
-                total += memory.get("usage", 0) - memory.get("stats", {}).get("inactive_file", 0)
+                    total += container_memory_bytes(client, container["Id"])
+                except (docker.errors.DockerException, ValueError, KeyError):
+                    continue  # removed while sampled
             holder["peak_mib"] = max(holder["peak_mib"], total / 2**20)
 
     thread = threading.Thread(target=sample, daemon=True)

@@ -133,6 +133,49 @@ def test_unit_only_run_starts_no_container(bake_once: Callable[..., Path]) -> No
     assert activity.created == []
 
 
+IMPORTED_PROBE = """
+import os
+import sys
+from pathlib import Path
+
+
+def pytest_unconfigure(config):
+    process = getattr(config, "workerinput", {}).get("workerid", "controller")
+    packages = {name.split(".")[0] for name in sys.modules}
+    (Path(os.environ["IMPORTED_DIR"]) / process).write_text(" ".join(sorted(packages)))
+"""
+
+
+def top_level_imports(project: Path, directory: Path, *args: str) -> dict[str, set[str]]:
+    """The packages each process of a run of the project's suite had imported at its end."""
+    directory.mkdir()
+    (project / "imported_probe.py").write_text(IMPORTED_PROBE)
+    try:
+        env = {"PYTHONPATH": ".", "IMPORTED_DIR": str(directory)}
+        result = pytest_in(project, "-p", "imported_probe", *args, env=env)
+    finally:
+        (project / "imported_probe.py").unlink()
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {path.name: set(path.read_text().split()) for path in directory.iterdir()}
+
+
+def test_only_the_process_building_the_template_imports_the_migration_tool(
+    bake_once: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Alembic runs once per run, where the template database is built: xdist workers and
+    a unit-only run never import it."""
+    project = synced(bake_once(matrix_id({})))
+
+    unit_only = top_level_imports(project, tmp_path / "unit", "-m", "not integration")
+    one_api_test = top_level_imports(
+        project, tmp_path / "api", "-n", "1", "tests/integration/test_users_api.py"
+    )
+
+    assert "alembic" not in unit_only["controller"]
+    assert "alembic" in one_api_test["controller"]
+    assert "alembic" not in one_api_test["gw0"]
+
+
 @pytest.mark.parametrize("workers", ["2", "0"], ids=["-n 2", "single process"])
 def test_unreachable_docker_is_one_clear_error(
     workers: str, bake_once: Callable[..., Path]

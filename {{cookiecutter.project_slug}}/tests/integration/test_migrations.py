@@ -2,7 +2,6 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from alembic import command
 from sqlalchemy.engine import make_url
 
 from {{ cookiecutter.package_name }}.models import Base
@@ -35,6 +34,8 @@ def tables(database_url: str) -> set[str]:
 
 
 def test_upgrade_matches_the_models_and_downgrade_reverses_it(empty_database: str) -> None:
+    from alembic import command  # here, not at the top: collecting a run must not import it
+
     config = alembic_config(empty_database)
 
     command.upgrade(config, "head")

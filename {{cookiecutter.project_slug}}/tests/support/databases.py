@@ -7,15 +7,17 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
-from alembic import command
-from alembic.config import Config
 from psycopg import sql
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tests.support.reuse import migrations_hash
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CLONE_ATTEMPTS = 20
@@ -31,10 +33,18 @@ def _libpq_dsn(url: str) -> str:
 
 
 def alembic_config(database_url: str) -> Config:
+    from alembic.config import Config  # imported on use: most processes never migrate
+
     config = Config(PROJECT_ROOT / "alembic.ini")
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     config.attributes["configure_logging"] = False
     return config
+
+
+def migrate_to_head(database_url: str) -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(database_url), "head")
 
 
 def create_database(server_url: str, name: str, *, template: str = "template0") -> str:
@@ -95,7 +105,7 @@ def build_template(server_url: str) -> str:
     for stale in existing[STALE_TEMPLATES_KEPT:]:
         drop_database(server_url, stale)
     building = unique_database_name("building")
-    command.upgrade(alembic_config(create_database(server_url, building)), "head")
+    migrate_to_head(create_database(server_url, building))
     with psycopg.connect(_libpq_dsn(server_url), autocommit=True) as connection:
         try:
             connection.execute(

@@ -9,17 +9,16 @@ from dataclasses import dataclass
 from functools import cache
 
 import pytest
-from alembic import command
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from testcontainers.community.postgres import PostgresContainer
 
 from tests.support.databases import (
-    alembic_config,
     build_template,
     create_database,
     drop_database,
     ensure_database,
+    migrate_to_head,
     rolled_back_session,
     unique_database_name,
 )
@@ -82,7 +81,7 @@ class PostgresService(TestService[TunedPostgresContainer]):
     def dev_environment(self, container: TunedPostgresContainer) -> dict[str, str]:
         """A `dev` database (kept across reuse), migrated to head."""
         database_url = ensure_database(container.get_connection_url(), DEV_DATABASE)
-        command.upgrade(alembic_config(database_url), "head")
+        migrate_to_head(database_url)
         return {"DATABASE_URL": database_url}
 
     def network_environment(self, endpoint: Endpoint, alias: str) -> dict[str, str]:
