@@ -371,7 +371,7 @@ def report(results: dict[str, Any]) -> str:
         f"Generated test files: {', '.join(Path(test).name for test in COMPARED_TESTS)},",
         "run back to back at each -n (the first of the pair alternating). Containers counted",
         "from Docker's events during the run (Ryuk apart: ours 1, the guides' one per worker),",
-        "peak memory of the run's containers sampled every 0.5 s.",
+        "peak memory of the run's containers sampled together every 0.25 s.",
         "",
         "| -n | ours: wall | guides: wall | guides / ours | ours: containers (Ryuk) "
         "| guides: containers (Ryuk) | ours: peak memory | guides: peak memory |",
