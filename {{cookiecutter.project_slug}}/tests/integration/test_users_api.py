@@ -57,10 +57,37 @@ async def test_list_pages_in_a_stable_order(client: AsyncClient, db_session: Asy
     assert first["total"] == rest["total"] == 5
 
 
-@pytest.mark.parametrize("params", [{"limit": 101}, {"limit": 0}, {"offset": -1}])
+@pytest.mark.parametrize(
+    "params", [{"limit": 101}, {"limit": 0}, {"offset": -1}, {"offset": 2**63}]
+)
 async def test_list_refuses_unbounded_pages(client: AsyncClient, params: dict[str, int]) -> None:
     response = await client.get("/users", params=params)
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize("user_id", [0, -1, 2**31, 2**63])
+@pytest.mark.parametrize("method", ["GET", "PATCH"])
+async def test_an_id_no_user_can_have_is_422(
+    client: AsyncClient, method: str, user_id: int
+) -> None:
+    response = await client.request(method, f"/users/{user_id}", json={"full_name": "Ada"})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["path", "user_id"]
+
+
+@pytest.mark.parametrize("field", ["email", "full_name"])
+async def test_patch_refuses_null_and_changes_nothing(
+    client: AsyncClient, db_session: AsyncSession, field: str
+) -> None:
+    user = await create(UserFactory, db_session, email="ada@example.com", full_name="Ada")
+
+    response = await client.patch(f"/users/{user.id}", json={field: None})
+    after = await client.get(f"/users/{user.id}")
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", field]
+    assert (after.json()["email"], after.json()["full_name"]) == ("ada@example.com", "Ada")
 
 
 async def test_patch_user(client: AsyncClient, db_session: AsyncSession) -> None:

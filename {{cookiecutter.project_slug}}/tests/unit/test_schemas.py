@@ -28,3 +28,10 @@ def test_invalid_create_payload_names_the_field(payload: dict[str, object], fiel
 def test_update_keeps_only_the_fields_sent() -> None:
     update = UserUpdate.model_validate({"full_name": "Ada King"})
     assert update.model_dump(exclude_unset=True) == {"full_name": "Ada King"}
+
+
+@pytest.mark.parametrize("field", ["email", "full_name"])
+def test_update_refuses_null_for_a_field_that_cannot_be_empty(field: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        UserUpdate.model_validate({field: None})
+    assert [error["loc"] for error in raised.value.errors()] == [(field,)]

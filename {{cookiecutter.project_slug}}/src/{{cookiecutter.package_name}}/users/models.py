@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from {{ cookiecutter.package_name }}.db import Base
 
 EMAIL_UNIQUE_CONSTRAINT = "uq_users_email"
+MAX_USER_ID = 2**31 - 1  # the id column is a PostgreSQL INTEGER
 
 
 class User(Base):

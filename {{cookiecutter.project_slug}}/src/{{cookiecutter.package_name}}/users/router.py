@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
 from {{ cookiecutter.package_name }}.cache import CacheDep
 from {{ cookiecutter.package_name }}.db import SessionDep
 from {{ cookiecutter.package_name }}.events import EventSinkDep
 from {{ cookiecutter.package_name }}.users import service
 from {{ cookiecutter.package_name }}.users.events import UserCreated
-from {{ cookiecutter.package_name }}.users.models import User
+from {{ cookiecutter.package_name }}.users.models import MAX_USER_ID, User
 from {{ cookiecutter.package_name }}.users.schemas import (
     MAX_PAGE_SIZE,
     UserCreate,
@@ -19,6 +19,10 @@ from {{ cookiecutter.package_name }}.users.schemas import (
 )
 
 router = APIRouter(prefix="/users", tags=["users"])
+
+# Bounded by what the database holds: anything else is a 422, never a query that overflows.
+UserId = Annotated[int, Path(ge=1, le=MAX_USER_ID)]
+MAX_OFFSET = 2**63 - 1  # PostgreSQL's OFFSET is a BIGINT
 
 
 def user_cache_key(user_id: int) -> str:
@@ -32,7 +36,7 @@ def email_conflict(error: service.EmailAlreadyRegisteredError) -> HTTPException:
     )
 
 
-async def valid_user_id(user_id: int, session: SessionDep) -> User:
+async def valid_user_id(user_id: UserId, session: SessionDep) -> User:
     user = await service.get_user(session=session, user_id=user_id)
     if user is None:
         raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="user not found")
@@ -61,7 +65,7 @@ async def create_user(
 async def list_users(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> UserPage:
     users = await service.list_users(session=session, limit=limit, offset=offset)
     return UserPage(
@@ -74,7 +78,7 @@ async def list_users(
 
 @router.get("/{user_id}", response_model=UserPublic)
 async def read_user(
-    user_id: int,
+    user_id: UserId,
     session: SessionDep,
     cache: CacheDep,
 ) -> UserPublic:

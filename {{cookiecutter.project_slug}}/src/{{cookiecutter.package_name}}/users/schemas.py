@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 MAX_PAGE_SIZE = 100
 
@@ -21,8 +21,15 @@ class UserCreate(BaseModel):
 class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    email: Email | None = None
+    email: Email | None = None  # None: left as it is; null in the request is refused
     full_name: FullName | None = None
+
+    @field_validator("email", "full_name", mode="before")
+    @classmethod
+    def refuse_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be left out, not set to null")
+        return value
 
 
 class UserPublic(BaseModel):

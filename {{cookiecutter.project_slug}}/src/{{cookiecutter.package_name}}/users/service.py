@@ -59,7 +59,7 @@ async def count_users(*, session: AsyncSession) -> int:
 
 
 async def update_user(*, session: AsyncSession, user: User, data: UserUpdate) -> User:
-    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    changes = data.model_dump(exclude_unset=True)
 
     def apply_changes() -> None:
         for field, value in changes.items():
