@@ -90,7 +90,7 @@ def test_the_built_image_serves_beside_the_runs_services(
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     checks = len(images) - len(deselect) // 2  # one per service, kafka's left out here
-    assert re.search(rf"^=* {2 + checks} passed", result.stdout, re.MULTILINE), output
+    assert re.search(rf"^=* {3 + checks} passed", result.stdout, re.MULTILINE), output
     session = session_of(result.stdout)
     started = activity.images(session)
     app_image = f"{project.name}:under-test"

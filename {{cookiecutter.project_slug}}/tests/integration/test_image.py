@@ -9,7 +9,7 @@ import pytest
 from httpx import AsyncClient
 
 from tests.support.endpoints import ServiceEndpoints
-from tests.support.image import AppContainer, app_in_container, build_app_image
+from tests.support.image import AppContainer, app_in_container, build_app_image, exit_of
 from tests.support.services import module_names
 from tests.support.services.postgres import PostgresEndpoint, cloned_database, on_network
 
@@ -17,13 +17,20 @@ pytestmark = pytest.mark.image
 
 
 @pytest.fixture(scope="module")
-def app_container(services: ServiceEndpoints, postgres: PostgresEndpoint) -> Iterator[AppContainer]:
-    """The image, serving from a database of its own: one container per xdist worker that
-    runs tests of this module (the engine's build cache makes the second build quick)."""
-    image = build_app_image()
+def app_image() -> str:
+    """Built once per xdist worker that runs tests of this module (the engine's build cache
+    makes the second build quick)."""
+    return build_app_image()
+
+
+@pytest.fixture(scope="module")
+def app_container(
+    app_image: str, services: ServiceEndpoints, postgres: PostgresEndpoint
+) -> Iterator[AppContainer]:
+    """The image, serving from a database of its own."""
     with cloned_database(postgres) as database_url:
         environment = {"ENVIRONMENT": "test", "DATABASE_URL": on_network(database_url)}
-        with app_in_container(image, services, environment) as app:
+        with app_in_container(app_image, services, environment) as app:
             yield app
 
 
@@ -58,3 +65,15 @@ async def test_the_image_serves_the_api(client: AsyncClient) -> None:
     fetched = await client.get(f"/users/{created.json()['id']}")
 
     assert fetched.json()["email"] == "ada@example.com"
+
+
+def test_the_image_runs_as_production_unless_told_otherwise(
+    app_image: str, services: ServiceEndpoints
+) -> None:
+    placeholder = {"DATABASE_URL": "postgresql+psycopg://app:postgres@postgres:5432/app"}
+
+    exit_code, log = exit_of(app_image, services, placeholder)
+
+    assert exit_code not in (0, None), f"exit code {exit_code}:\n{log}"
+    assert "DATABASE_URL uses a placeholder password" in log
+    assert "ENVIRONMENT=production" in log

@@ -131,7 +131,7 @@ def app_in_container(
         ports={f"{APP_PORT}/tcp": None},
         network=next(iter(hosts.values())).network,
         extra_hosts={name: host.address for name, host in hosts.items()},
-        labels={LABEL_TESTCONTAINERS: "true", LABEL_SESSION_ID: services.session_id},
+        labels=session_labels(services),
     )
     try:
         url = f"http://{mapped_address(engine, str(container.id), APP_PORT)}"  # set by run()
@@ -140,6 +140,30 @@ def app_in_container(
         yield AppContainer(url, configured)
     finally:
         container.remove(force=True)
+
+
+def exit_of(
+    image: str, services: ServiceEndpoints, environment: dict[str, str], timeout: float = 30
+) -> tuple[int | None, str]:
+    """Run `image` with `environment` alone: its exit code (None if it still ran after
+    `timeout` seconds) and its log."""
+    container = docker.from_env().containers.run(
+        image, detach=True, environment=environment, labels=session_labels(services)
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while container.status != "exited" and time.monotonic() < deadline:
+            time.sleep(0.25)
+            container.reload()
+        exit_code = container.attrs["State"]["ExitCode"] if container.status == "exited" else None
+        return exit_code, container.logs().decode(errors="replace")
+    finally:
+        container.remove(force=True)
+
+
+def session_labels(services: ServiceEndpoints) -> dict[str, str]:
+    """The run's Testcontainers session: its one Ryuk reaps the container if the run dies."""
+    return {LABEL_TESTCONTAINERS: "true", LABEL_SESSION_ID: services.session_id}
 
 
 def mapped_address(engine: DockerClient, container_id: str, port: int) -> str:
