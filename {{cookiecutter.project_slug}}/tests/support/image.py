@@ -147,7 +147,7 @@ def exit_of(
 ) -> tuple[int | None, str]:
     """Run `image` with `environment` alone: its exit code (None if it still ran after
     `timeout` seconds) and its log."""
-    container = docker.from_env().containers.run(
+    container = DockerClient().client.containers.run(
         image, detach=True, environment=environment, labels=session_labels(services)
     )
     try:
