@@ -22,7 +22,7 @@ target_metadata = Base.metadata
 
 
 def database_url() -> str:
-    return config.get_main_option("sqlalchemy.url") or DatabaseSettings().url
+    return config.get_main_option("sqlalchemy.url") or DatabaseSettings().url.get_secret_value()
 
 
 def run_migrations_offline() -> None:

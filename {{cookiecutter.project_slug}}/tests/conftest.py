@@ -5,6 +5,10 @@ Each service's own fixtures live in its module, tests/support/services/<service>
 PostgreSQL `db_session` (a transaction rolled back after the test, on this worker's clone
 of the migrated template), `fresh_database` (a clone of its own, for real commits),
 `postgres` (the server); every other service's fixtures are named after it.
+
+`served_app` (tests/support/served.py) is the app as production runs it: uvicorn in a
+process of its own, configured by its environment, logging JSON, for the tests of the API's
+contract and of its logs.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from tests.support.endpoints import ENDPOINTS_PROVIDER, ServiceEndpoints
 from tests.support.services import integration_settings, plugin_modules
 
 # The service modules first: pytest rewrites their asserts only if it imports them itself.
-pytest_plugins = [*plugin_modules(), "tests.support.plugin"]
+pytest_plugins = [*plugin_modules(), "tests.support.served", "tests.support.plugin"]
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 from functools import lru_cache
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -19,31 +20,48 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class LogFormat(StrEnum):
+    JSON = "json"  # one object per line, for log collectors
+    TEXT = "text"  # for people at a terminal
+
+
+LogLevel = Annotated[
+    Literal["DEBUG", "INFO", "WARNING", "ERROR"],
+    BeforeValidator(lambda level: level.upper() if isinstance(level, str) else level),
+]
+
+
 def env_settings(prefix: str) -> SettingsConfigDict:
     return SettingsConfigDict(env_prefix=prefix, env_file=".env", extra="ignore")
+
+
+def redacted(url: SecretStr) -> str:
+    """The URL without its password, fit for a log line."""
+    return make_url(url.get_secret_value()).render_as_string(hide_password=True)
 
 
 class DatabaseSettings(BaseSettings):
     model_config = env_settings("DATABASE_")
 
-    url: str = f"postgresql+psycopg://postgres:postgres@localhost:5432/{PACKAGE}"
+    # A secret: it holds the password, and repr(), str() and model_dump() show only stars.
+    url: SecretStr = SecretStr(f"postgresql+psycopg://postgres:postgres@localhost:5432/{PACKAGE}")
     pool_size: int = Field(default=5, ge=1)
     echo: bool = False
 
     @field_validator("url")
     @classmethod
-    def use_psycopg_driver(cls, url: str) -> str:
+    def use_psycopg_driver(cls, url: SecretStr) -> SecretStr:
         """Accept the `postgresql://` / `postgres://` URLs platforms hand out."""
-        parsed = make_url(url)
+        parsed = make_url(url.get_secret_value())
         if parsed.drivername in ("postgres", "postgresql", "postgresql+psycopg2"):
             parsed = parsed.set(drivername="postgresql+psycopg")
         if parsed.drivername != "postgresql+psycopg":
             raise ValueError(f"DATABASE_URL must be a PostgreSQL URL, got {parsed.drivername!r}")
-        return parsed.render_as_string(hide_password=False)
+        return SecretStr(parsed.render_as_string(hide_password=False))
 
     @property
     def password(self) -> str:
-        return make_url(self.url).password or ""
+        return make_url(self.url.get_secret_value()).password or ""
 
 
 class IntegrationSettings(BaseSettings):
@@ -55,6 +73,12 @@ class Settings(BaseSettings):
     model_config = env_settings("")
 
     environment: Environment = Environment.DEVELOPMENT
+    log_level: LogLevel = "INFO"
+    log_format: LogFormat | None = None  # None: JSON in production, text elsewhere
+    # The OpenAPI document's; None: the project's name, version and description.
+    api_title: str | None = None
+    api_version: str | None = None
+    api_description: str | None = None
     health_check_timeout_seconds: float = Field(default=2.0, gt=0)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     # Integration settings given explicitly (tests do); any integration not listed here
@@ -71,6 +95,12 @@ class Settings(BaseSettings):
                 f"(ENVIRONMENT={self.environment.value})"
             )
         return self
+
+    @property
+    def effective_log_format(self) -> LogFormat:
+        if self.log_format is not None:
+            return self.log_format
+        return LogFormat.JSON if self.environment == Environment.PRODUCTION else LogFormat.TEXT
 
     def integration[T: IntegrationSettings](self, kind: type[T]) -> T:
         """The settings of one integration: as given, or read from the environment."""

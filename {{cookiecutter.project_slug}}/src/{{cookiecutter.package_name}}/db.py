@@ -32,7 +32,10 @@ class Base(DeclarativeBase):
 
 def create_engine(settings: DatabaseSettings) -> AsyncEngine:
     return create_async_engine(
-        settings.url, pool_size=settings.pool_size, pool_pre_ping=True, echo=settings.echo
+        settings.url.get_secret_value(),
+        pool_size=settings.pool_size,
+        pool_pre_ping=True,
+        echo=settings.echo,
     )
 
 

@@ -4,7 +4,8 @@ Readiness runs the dependency checks the lifespan registered. A required depende
 database) that is down makes the app unavailable (503); an optional one (the cache, the
 broker, the object store) that is down leaves it serving, degraded (200): taking every
 replica out of the load balancer because the cache is down would turn a slower service into
-an outage. The body says each dependency's status and nothing else; the reason goes to the log.
+an outage. The body says each dependency's status and nothing else (a 503 is a problem, as
+every error is, listing them in `checks`); the reason goes to the log.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from enum import StrEnum
 from typing import Literal
 
 from fastapi import APIRouter, Request, Response, status
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+
+from {{ cookiecutter.package_name }}.problems import PROBLEM_TYPES, Problem, problem_response
 
 logger = logging.getLogger(__name__)
 
@@ -71,17 +75,33 @@ async def check_dependencies(
     return Readiness(status="degraded" if down else "ready", checks=checks)
 
 
+class NotReady(Problem):
+    checks: dict[str, DependencyStatus]
+
+
 @router.get("/live")
-async def live() -> Liveness:
+async def liveness() -> Liveness:
     return Liveness()
 
 
-@router.get("/ready", responses={503: {"model": Readiness}})
-async def ready(request: Request, response: Response) -> Readiness:
-    readiness = await check_dependencies(
+@router.get(
+    "/ready",
+    response_model=Readiness,
+    responses={503: {"model": NotReady, "description": "a required dependency is down"}},
+)
+async def readiness(request: Request) -> Response:
+    found = await check_dependencies(
         request.app.state.dependencies,
         request.app.state.settings.health_check_timeout_seconds,
     )
-    if readiness.status == "unavailable":
-        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    return readiness
+    if found.status != "unavailable":
+        return JSONResponse(found.model_dump(mode="json"))
+    down = [name for name, result in found.checks.items() if result != DependencyStatus.OK]
+    problem = NotReady(
+        type=PROBLEM_TYPES + "not-ready",
+        title="Service Unavailable",
+        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        detail=f"unavailable: {', '.join(down)}",
+        checks=found.checks,
+    )
+    return problem_response(request, problem)

@@ -3,27 +3,44 @@
 from __future__ import annotations
 
 import importlib.metadata
+import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from functools import cache, partial
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from {{ cookiecutter.package_name }} import health
-from {{ cookiecutter.package_name }}.config import PACKAGE, Settings, get_settings
+from {{ cookiecutter.package_name }}.config import PACKAGE, Settings, get_settings, redacted
 from {{ cookiecutter.package_name }}.db import (
     create_engine,
     create_session_factory,
     ping_database,
 )
 from {{ cookiecutter.package_name }}.integrations import installed_integrations
+from {{ cookiecutter.package_name }}.logs import configure_logging
+from {{ cookiecutter.package_name }}.problems import (
+    as_problem_documents,
+    install_problems,
+    problem_responses,
+)
 from {{ cookiecutter.package_name }}.users.router import router as users_router
+
+logger = logging.getLogger(__name__)
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
+    logger.info(
+        "starting %s %s: environment %s, database %s",
+        app.title,
+        app.version,
+        settings.environment.value,
+        redacted(settings.database.url),
+    )
     async with AsyncExitStack() as opened:  # closes what was opened, also when a later step fails
         engine = create_engine(settings.database)
         opened.push_async_callback(engine.dispose)
@@ -54,15 +71,30 @@ def project_info() -> ProjectInfo:
     return ProjectInfo(PACKAGE, "0.0.0", "")
 
 
+def operation_id(route: APIRoute) -> str:
+    """The handler's name (`create_user`): the method name client generators give it."""
+    return route.name
+
+
+class App(FastAPI):
+    def openapi(self) -> dict[str, Any]:
+        return as_problem_documents(super().openapi())
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings)
     project = project_info()
-    app = FastAPI(
-        title=project.title,
-        version=project.version,
-        description=project.description,
+    app = App(
+        title=settings.api_title or project.title,
+        version=settings.api_version or project.version,
+        description=settings.api_description or project.description,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+        responses=problem_responses(500),  # any route may fail on our side
     )
-    app.state.settings = settings or get_settings()
+    app.state.settings = settings
+    install_problems(app)
     app.include_router(health.router)
     app.include_router(users_router)
     for integration in installed_integrations():

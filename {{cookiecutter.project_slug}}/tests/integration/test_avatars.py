@@ -195,7 +195,7 @@ async def test_the_database_password_can_come_from_secrets_manager(
         await secrets.create_secret(Name=secret_id, SecretString=stored_password)
 
     password = await read_secret(settings.integration(S3Settings), secret_id)
-    url = make_url(settings.database.url).set(password=password)
+    url = make_url(settings.database.url.get_secret_value()).set(password=password)
     database = DatabaseSettings(url=url.render_as_string(hide_password=False))
     async with app_client(create_app(settings.model_copy(update={"database": database}))) as client:
         response = await client.get("/health/ready")

@@ -4,6 +4,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
+from pydantic import SecretStr
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +25,9 @@ UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
 
 @pytest.fixture
 def app_without_redis(settings: Settings, db_session: AsyncSession) -> FastAPI:
-    unreachable = settings.integration(RedisSettings).model_copy(update={"url": UNREACHABLE_REDIS})
+    unreachable = settings.integration(RedisSettings).model_copy(
+        update={"url": SecretStr(UNREACHABLE_REDIS)}
+    )
     return use_session(create_app(settings.with_integration(unreachable)), db_session)
 
 

@@ -37,8 +37,9 @@ async def test_ready_is_503_naming_the_unreachable_database_and_nothing_more(
         response = await client.get("/health/ready")
 
     assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
-    assert body["status"] == "unavailable"
+    assert (body["type"], body["detail"]) == ("/problems/not-ready", "unavailable: postgres")
     assert body["checks"].pop("postgres") == "unavailable"
     assert set(body["checks"].values()) <= {"ok"}
     for internal in ("127.0.0.1", "Xk39", "OperationalError"):

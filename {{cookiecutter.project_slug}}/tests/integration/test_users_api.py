@@ -23,7 +23,8 @@ async def test_duplicate_email_is_409_naming_email(client: AsyncClient) -> None:
 
     assert first.status_code == 201
     assert second.status_code == 409
-    assert second.json()["detail"][0]["loc"] == ["body", "email"]
+    assert second.json()["type"] == "/problems/email-taken"
+    assert second.json()["errors"][0]["field"] == "email"
 
 
 @pytest.mark.parametrize(
@@ -46,23 +47,57 @@ async def test_get_user(client: AsyncClient, db_session: AsyncSession) -> None:
     assert missing.status_code == 404
 
 
-async def test_list_pages_in_a_stable_order(client: AsyncClient, db_session: AsyncSession) -> None:
+async def pages(client: AsyncClient, limit: int) -> list[list[int]]:
+    """Every page's ids, following the cursors from the first page."""
+    found, after = [], None
+    while True:
+        params = {"limit": limit} | ({"after": after} if after else {})
+        page = (await client.get("/users", params=params)).json()
+        found.append([user["id"] for user in page["items"]])
+        after = page["next_cursor"]
+        if after is None:
+            return found
+
+
+async def test_list_pages_through_every_user_once(
+    client: AsyncClient, db_session: AsyncSession
+) -> None:
     ids = [(await create(UserFactory, db_session)).id for _ in range(5)]
 
-    first = (await client.get("/users", params={"limit": 2})).json()
-    rest = (await client.get("/users", params={"limit": 10, "offset": 2})).json()
+    assert await pages(client, limit=2) == [ids[:2], ids[2:4], ids[4:]]
+    assert await pages(client, limit=5) == [ids]
 
-    assert [user["id"] for user in first["items"]] == ids[:2]
-    assert [user["id"] for user in rest["items"]] == ids[2:]
-    assert first["total"] == rest["total"] == 5
+
+async def test_a_user_removed_while_paging_shifts_no_one(
+    client: AsyncClient, db_session: AsyncSession
+) -> None:
+    users = [await create(UserFactory, db_session) for _ in range(4)]
+    first = (await client.get("/users", params={"limit": 2})).json()
+
+    await db_session.delete(users[0])
+    await db_session.flush()
+    second = (await client.get("/users", params={"limit": 2, "after": first["next_cursor"]})).json()
+
+    assert [user["id"] for user in second["items"]] == [users[2].id, users[3].id]
 
 
 @pytest.mark.parametrize(
-    "params", [{"limit": 101}, {"limit": 0}, {"offset": -1}, {"offset": 2**63}]
+    ("params", "field"),
+    [
+        ({"limit": 101}, "limit"),
+        ({"limit": 0}, "limit"),
+        ({"after": "not a cursor"}, "after"),
+        ({"after": "bm90LWFuLWlk"}, "after"),  # base64 of "not-an-id"
+        ({"after": "MjE0NzQ4MzY0OA"}, "after"),  # base64 of 2**31: past the id column
+    ],
 )
-async def test_list_refuses_unbounded_pages(client: AsyncClient, params: dict[str, int]) -> None:
+async def test_list_refuses_pages_it_cannot_serve(
+    client: AsyncClient, params: dict[str, int | str], field: str
+) -> None:
     response = await client.get("/users", params=params)
+
     assert response.status_code == 422
+    assert [error["field"] for error in response.json()["errors"]] == [field]
 
 
 @pytest.mark.parametrize("user_id", [0, -1, 2**31, 2**63])
@@ -73,7 +108,8 @@ async def test_an_id_no_user_can_have_is_422(
     response = await client.request(method, f"/users/{user_id}", json={"full_name": "Ada"})
 
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["path", "user_id"]
+    error = response.json()["errors"][0]
+    assert (error["location"], error["field"]) == ("path", "user_id")
 
 
 @pytest.mark.parametrize("field", ["email", "full_name"])
@@ -86,7 +122,8 @@ async def test_patch_refuses_null_and_changes_nothing(
     after = await client.get(f"/users/{user.id}")
 
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", field]
+    error = response.json()["errors"][0]
+    assert (error["location"], error["field"]) == ("body", field)
     assert (after.json()["email"], after.json()["full_name"]) == ("ada@example.com", "Ada")
 
 
@@ -101,5 +138,5 @@ async def test_patch_user(client: AsyncClient, db_session: AsyncSession) -> None
     assert renamed.status_code == 200
     assert renamed.json()["full_name"] == "Ada King"
     assert conflict.status_code == 409
-    assert conflict.json()["detail"][0]["loc"] == ["body", "email"]
+    assert conflict.json()["errors"][0]["field"] == "email"
     assert missing.status_code == 404

@@ -105,7 +105,7 @@ def app_in_container(
 ) -> Iterator[AppContainer]:
     """Run `image` on the services' network until exit, each service answering to its
     compose name. `environment` goes over what the services' modules give
-    (tests/support/services/, `network_environment`).
+    (tests/support/services/, `app_environment`).
 
     The app joins the services' network rather than the services joining one of its own:
     connecting a running container to another network can re-publish its ports on new host
@@ -120,7 +120,7 @@ def app_in_container(
         for name, service in services.services.items()
     }
     service_environments = {
-        name: load(name).network_environment(service.endpoint, name)
+        name: load(name).app_environment(service.endpoint, name)
         for name, service in services.services.items()
     }
     variables = {key: value for env in service_environments.values() for key, value in env.items()}

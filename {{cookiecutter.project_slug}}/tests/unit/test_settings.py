@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from {{ cookiecutter.package_name }}.config import DatabaseSettings, Environment, Settings
+from {{ cookiecutter.package_name }}.config import DatabaseSettings, Environment, LogFormat, Settings
 
 
 @pytest.mark.parametrize(
@@ -14,7 +14,10 @@ from {{ cookiecutter.package_name }}.config import DatabaseSettings, Environment
     ],
 )
 def test_database_url_is_normalised_to_psycopg(given: str) -> None:
-    assert DatabaseSettings(url=given).url == "postgresql+psycopg://app:s3cret@db:5432/app"
+    assert (
+        DatabaseSettings(url=given).url.get_secret_value()
+        == "postgresql+psycopg://app:s3cret@db:5432/app"
+    )
 
 
 def test_non_postgres_database_url_is_refused() -> None:
@@ -24,7 +27,10 @@ def test_non_postgres_database_url_is_refused() -> None:
 
 def test_database_url_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://env:s3cret@elsewhere/app")
-    assert Settings().database.url == "postgresql+psycopg://env:s3cret@elsewhere/app"
+    assert (
+        Settings().database.url.get_secret_value()
+        == "postgresql+psycopg://env:s3cret@elsewhere/app"
+    )
 
 
 @pytest.mark.parametrize("password", ["postgres", "changeme", "password", ""])
@@ -42,3 +48,29 @@ def test_placeholder_password_is_accepted_in_development() -> None:
 def test_real_password_is_accepted_in_production() -> None:
     database = DatabaseSettings(url="postgresql://app:Xk39-long-and-random@db/app")
     assert Settings(environment=Environment.PRODUCTION, database=database).database is database
+
+
+def test_no_secret_shows_in_the_settings_repr_str_or_dump() -> None:
+    settings = Settings(database=DatabaseSettings(url="postgresql://app:Xk39-hidden@db/app"))
+
+    for shown in (repr(settings), str(settings), settings.model_dump_json()):
+        assert "Xk39-hidden" not in shown
+    assert settings.database.password == "Xk39-hidden"
+
+
+@pytest.mark.parametrize(
+    ("environment", "log_format", "expected"),
+    [
+        (Environment.PRODUCTION, None, LogFormat.JSON),
+        (Environment.DEVELOPMENT, None, LogFormat.TEXT),
+        (Environment.TEST, None, LogFormat.TEXT),
+        (Environment.DEVELOPMENT, LogFormat.JSON, LogFormat.JSON),
+    ],
+)
+def test_logs_are_json_in_production_unless_told_otherwise(
+    environment: Environment, log_format: LogFormat | None, expected: LogFormat
+) -> None:
+    database = DatabaseSettings(url="postgresql://app:Xk39-long-and-random@db/app")
+    settings = Settings(environment=environment, log_format=log_format, database=database)
+
+    assert settings.effective_log_format == expected

@@ -7,16 +7,35 @@ every read goes through the service's own checks.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from {{ cookiecutter.package_name }}.integrations.s3 import ObjectStoreDep
+from {{ cookiecutter.package_name }}.problems import ProblemError, problem_responses
 from {{ cookiecutter.package_name }}.users.router import ValidUserDep
 
 AVATAR_TYPES = ("image/png", "image/jpeg", "image/webp")
 BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 router = APIRouter(prefix="/users/{user_id}/avatar", tags=["users"])
+
+
+class AvatarNotFound(ProblemError):
+    status = status.HTTP_404_NOT_FOUND
+    kind = "avatar-not-found"
+    title = "No avatar"
+
+
+class AvatarTooLarge(ProblemError):
+    status = status.HTTP_413_CONTENT_TOO_LARGE
+    kind = "avatar-too-large"
+    title = "Avatar too large"
+
+
+class UnsupportedAvatarType(ProblemError):
+    status = status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
+    kind = "unsupported-avatar-type"
+    title = "Unsupported avatar type"
 
 
 def avatar_key(user_id: int) -> str:
@@ -29,9 +48,7 @@ def media_type(request: Request) -> str:
 
 async def read_limited(request: Request, limit: int) -> bytes:
     """The request body, refused with 413 as soon as it is known to exceed `limit` bytes."""
-    too_large = HTTPException(
-        status.HTTP_413_CONTENT_TOO_LARGE, f"the avatar is larger than {limit} bytes"
-    )
+    too_large = AvatarTooLarge(f"the avatar is larger than {limit} bytes")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise too_large
@@ -46,11 +63,7 @@ async def read_limited(request: Request, limit: int) -> bytes:
 @router.put(
     "",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={
-        404: {"description": "no such user"},
-        413: {"description": "larger than AVATAR_MAX_BYTES"},
-        415: {"description": f"not one of {', '.join(AVATAR_TYPES)}"},
-    },
+    responses=problem_responses(404, 413, 415, 422),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -61,10 +74,7 @@ async def read_limited(request: Request, limit: int) -> bytes:
 async def put_avatar(user: ValidUserDep, request: Request, store: ObjectStoreDep) -> Response:
     kind = media_type(request)
     if kind not in AVATAR_TYPES:
-        raise HTTPException(
-            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            f"an avatar is one of {', '.join(AVATAR_TYPES)}",
-        )
+        raise UnsupportedAvatarType(f"an avatar is one of {', '.join(AVATAR_TYPES)}")
     image = await read_limited(request, store.settings.avatar_max_bytes)
     await store.put(avatar_key(user.id), image, content_type=kind)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -75,13 +85,13 @@ async def put_avatar(user: ValidUserDep, request: Request, store: ObjectStoreDep
     response_class=StreamingResponse,
     responses={
         200: {"content": dict.fromkeys(AVATAR_TYPES, BINARY)},
-        404: {"description": "no such user, or no avatar"},
+        **problem_responses(404, 422),
     },
 )
 async def get_avatar(user: ValidUserDep, store: ObjectStoreDep) -> StreamingResponse:
     stored = await store.get(avatar_key(user.id))
     if stored is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "the user has no avatar")
+        raise AvatarNotFound(f"user {user.id} has no avatar")
     return StreamingResponse(
         stored.chunks,
         media_type=stored.content_type,
@@ -89,9 +99,7 @@ async def get_avatar(user: ValidUserDep, store: ObjectStoreDep) -> StreamingResp
     )
 
 
-@router.delete(
-    "", status_code=status.HTTP_204_NO_CONTENT, responses={404: {"description": "no such user"}}
-)
+@router.delete("", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(404, 422))
 async def delete_avatar(user: ValidUserDep, store: ObjectStoreDep) -> Response:
     await store.delete(avatar_key(user.id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,52 +1,73 @@
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi.exceptions import RequestValidationError
 
 from {{ cookiecutter.package_name }}.cache import CacheDep
 from {{ cookiecutter.package_name }}.db import SessionDep
 from {{ cookiecutter.package_name }}.events import EventSinkDep
+from {{ cookiecutter.package_name }}.problems import FieldError, ProblemError, problem_responses
 from {{ cookiecutter.package_name }}.users import service
 from {{ cookiecutter.package_name }}.users.events import UserCreated
 from {{ cookiecutter.package_name }}.users.models import MAX_USER_ID, User
 from {{ cookiecutter.package_name }}.users.schemas import (
+    CURSOR_PATTERN,
     MAX_PAGE_SIZE,
     UserCreate,
     UserPage,
     UserPublic,
     UserUpdate,
+    cursor_after,
+    decode_cursor,
 )
 
+logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/users", tags=["users"])
 
 # Bounded by what the database holds: anything else is a 422, never a query that overflows.
 UserId = Annotated[int, Path(ge=1, le=MAX_USER_ID)]
-MAX_OFFSET = 2**63 - 1  # PostgreSQL's OFFSET is a BIGINT
+
+
+class UserNotFound(ProblemError):
+    status = status.HTTP_404_NOT_FOUND
+    kind = "user-not-found"
+    title = "No such user"
+
+
+class EmailTaken(ProblemError):
+    status = status.HTTP_409_CONFLICT
+    kind = "email-taken"
+    title = "Email already registered"
 
 
 def user_cache_key(user_id: int) -> str:
     return f"users:{user_id}"
 
 
-def email_conflict(error: service.EmailAlreadyRegisteredError) -> HTTPException:
-    return HTTPException(
-        status_code=status.HTTP_409_CONFLICT,
-        detail=[{"loc": ["body", "email"], "msg": str(error), "type": "conflict"}],
-    )
+def email_taken(error: service.EmailAlreadyRegisteredError) -> EmailTaken:
+    field = FieldError(location="body", field="email", message="already registered")
+    return EmailTaken(str(error), errors=[field])
 
 
 async def valid_user_id(user_id: UserId, session: SessionDep) -> User:
     user = await service.get_user(session=session, user_id=user_id)
     if user is None:
-        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="user not found")
+        raise UserNotFound(f"no user has id {user_id}")
     return user
 
 
 ValidUserDep = Annotated[User, Depends(valid_user_id)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=UserPublic)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserPublic,
+    responses=problem_responses(400, 409, 422),
+)
 async def create_user(
     data: UserCreate,
     session: SessionDep,
@@ -55,28 +76,36 @@ async def create_user(
     try:
         user = await service.create_user(session=session, data=data)
     except service.EmailAlreadyRegisteredError as error:
-        raise email_conflict(error) from error
+        raise email_taken(error) from error
     events.add(session, UserCreated(user_id=user.id, email=user.email), key=str(user.id))
     await session.commit()  # the user and its event, or neither
+    logger.info("user %s created", user.id)
     return user
 
 
-@router.get("", response_model=UserPage)
+@router.get("", response_model=UserPage, responses=problem_responses(422))
 async def list_users(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    after: Annotated[
+        str | None,
+        Query(
+            pattern=CURSOR_PATTERN,
+            description="`next_cursor` of the previous page; leave out for the first page.",
+        ),
+    ] = None,
 ) -> UserPage:
-    users = await service.list_users(session=session, limit=limit, offset=offset)
-    return UserPage(
-        items=[UserPublic.model_validate(user) for user in users],
-        total=await service.count_users(session=session),
-        limit=limit,
-        offset=offset,
-    )
+    after_id = decode_cursor(after) if after is not None else None
+    if after is not None and after_id is None:
+        not_a_cursor = {"loc": ("query", "after"), "msg": "not a cursor this API gave"}
+        raise RequestValidationError([not_a_cursor])
+    users = await service.list_users(session=session, limit=limit + 1, after_id=after_id)
+    page = [UserPublic.model_validate(user) for user in users[:limit]]
+    more = len(users) > limit
+    return UserPage(items=page, next_cursor=cursor_after(page[-1].id) if more else None)
 
 
-@router.get("/{user_id}", response_model=UserPublic)
+@router.get("/{user_id}", response_model=UserPublic, responses=problem_responses(404, 422))
 async def read_user(
     user_id: UserId,
     session: SessionDep,
@@ -90,7 +119,9 @@ async def read_user(
     return public
 
 
-@router.patch("/{user_id}", response_model=UserPublic)
+@router.patch(
+    "/{user_id}", response_model=UserPublic, responses=problem_responses(400, 404, 409, 422)
+)
 async def update_user(
     data: UserUpdate,
     user: ValidUserDep,
@@ -100,7 +131,7 @@ async def update_user(
     try:
         await service.update_user(session=session, user=user, data=data)
     except service.EmailAlreadyRegisteredError as error:
-        raise email_conflict(error) from error
+        raise email_taken(error) from error
     await session.commit()
     await cache.invalidate(user_cache_key(user.id), version=user.version)
     return user

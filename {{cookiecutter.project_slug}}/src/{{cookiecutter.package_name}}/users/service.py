@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,13 +49,15 @@ async def get_user(*, session: AsyncSession, user_id: int) -> User | None:
     return await session.get(User, user_id)
 
 
-async def list_users(*, session: AsyncSession, limit: int, offset: int) -> Sequence[User]:
-    result = await session.scalars(select(User).order_by(User.id).limit(limit).offset(offset))
-    return result.all()
-
-
-async def count_users(*, session: AsyncSession) -> int:
-    return await session.scalar(select(func.count()).select_from(User)) or 0
+async def list_users(
+    *, session: AsyncSession, limit: int, after_id: int | None = None
+) -> Sequence[User]:
+    """Users in id order, from the one after `after_id` (keyset paging: each page is one
+    index range scan, and rows added or removed before it shift nothing)."""
+    query = select(User).order_by(User.id).limit(limit)
+    if after_id is not None:
+        query = query.where(User.id > after_id)
+    return (await session.scalars(query)).all()
 
 
 async def update_user(*, session: AsyncSession, user: User, data: UserUpdate) -> User:

@@ -61,9 +61,10 @@ class TestService[C: "DockerContainer"](ABC):
     def dev_environment(self, container: C) -> dict[str, str]:
         """The app's environment variables that point at it, in dev mode."""
 
-    def network_environment(self, endpoint: Endpoint, alias: str) -> dict[str, str]:
-        """The app's environment variables that reach it from a container on a network where
-        it answers to `alias` (the image test, tests/support/image.py); none by default."""
+    def app_environment(self, endpoint: Endpoint, alias: str | None) -> dict[str, str]:
+        """The environment variables of an app process of its own (tests/support/served.py,
+        tests/support/image.py) that reach it: from this host when `alias` is None, else from
+        a container on the services' network where it answers to `alias`; none by default."""
         return {}
 
     def dev_commands(self) -> list[list[str]]:

@@ -299,8 +299,10 @@ class KafkaService(TestService[KafkaTestContainer]):
         kafka = KafkaEndpoint(**self.endpoint(container))
         return kafka.app_environment(kafka.bootstrap_servers)
 
-    def network_environment(self, endpoint: Endpoint, alias: str) -> dict[str, str]:
+    def app_environment(self, endpoint: Endpoint, alias: str | None) -> dict[str, str]:
         kafka = KafkaEndpoint(**endpoint)
+        if alias is None:
+            return kafka.app_environment(kafka.bootstrap_servers)
         return kafka.app_environment(f"{alias}:{kafka.network_port}")
 
     def dev_commands(self) -> list[list[str]]:

@@ -84,9 +84,10 @@ class PostgresService(TestService[TunedPostgresContainer]):
         migrate_to_head(database_url)
         return {"DATABASE_URL": database_url}
 
-    def network_environment(self, endpoint: Endpoint, alias: str) -> dict[str, str]:
+    def app_environment(self, endpoint: Endpoint, alias: str | None) -> dict[str, str]:
         """The server's own database: tests give the app a clone of the template over it."""
-        return {"DATABASE_URL": on_network(endpoint["url"], alias)}
+        url = str(endpoint["url"])
+        return {"DATABASE_URL": url if alias is None else on_network(url, alias)}
 
 
 SERVICE = PostgresService()

@@ -78,10 +78,14 @@ class RedisService(TestService[RedisContainer]):
     def dev_environment(self, container: RedisContainer) -> dict[str, str]:
         return {"REDIS_URL": f"{self.endpoint(container)['url']}/0"}
 
-    def network_environment(self, endpoint: Endpoint, alias: str) -> dict[str, str]:
-        """This process's claimed database, from the network."""
-        url, _ = claimed_database(RedisEndpoint(**endpoint))
-        return {"REDIS_URL": f"redis://{alias}:6379/{url.rpartition('/')[2]}"}
+    def app_environment(self, endpoint: Endpoint, alias: str | None) -> dict[str, str]:
+        """A database of the app's own, held until this process exits: an app process keeps
+        cache entries across tests, for ids of its own database clone."""
+        redis_endpoint = RedisEndpoint(**endpoint)
+        index, holder = claim_database(redis_endpoint.url, redis_endpoint.databases)
+        APP_DATABASE_HOLDERS.append(holder)
+        server = redis_endpoint.url if alias is None else f"redis://{alias}:6379"
+        return {"REDIS_URL": f"{server}/{index}"}
 
     async def set_up_test_case(
         self, case: IsolatedAsyncioTestCase, endpoint: Endpoint, worker: Worker
@@ -92,6 +96,7 @@ class RedisService(TestService[RedisContainer]):
 
 
 SERVICE = RedisService()
+APP_DATABASE_HOLDERS: list[redis.Redis] = []
 
 
 @cache

@@ -102,8 +102,10 @@ class S3Service(TestService[DockerContainer]):
         store = S3Endpoint(**self.endpoint(container))
         return store.app_environment(store.url)
 
-    def network_environment(self, endpoint: Endpoint, alias: str) -> dict[str, str]:
+    def app_environment(self, endpoint: Endpoint, alias: str | None) -> dict[str, str]:
         store = S3Endpoint(**endpoint)
+        if alias is None:
+            return store.app_environment(store.url)
         port = 4566 if store.kind == "localstack" else 9000
         return store.app_environment(f"http://{alias}:{port}")
 

@@ -32,6 +32,7 @@ from {{ cookiecutter.package_name }}.integrations.kafka.settings import (
     KafkaSettings,
     create_producer,
 )
+from {{ cookiecutter.package_name }}.logs import configure_logging
 from {{ cookiecutter.package_name }}.users.events import UserCreated
 
 logger = logging.getLogger(__name__)
@@ -185,17 +186,18 @@ async def consume(
                 await consumer.commit(done)
 
 
-async def serve() -> None:
+async def serve(settings: Settings) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(stop_signal, stop.set)
-    await run_worker(get_settings(), stop)
+    await run_worker(settings, stop)
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(serve())
+    settings = get_settings()
+    configure_logging(settings)
+    asyncio.run(serve(settings))
 
 
 if __name__ == "__main__":

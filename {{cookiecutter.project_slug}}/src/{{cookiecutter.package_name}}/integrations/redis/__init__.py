@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
-from pydantic import Field
+from pydantic import Field, SecretStr
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -52,7 +52,7 @@ return 1
 class RedisSettings(IntegrationSettings):
     model_config = env_settings("REDIS_")
 
-    url: str = "redis://localhost:6379/0"
+    url: SecretStr = SecretStr("redis://localhost:6379/0")  # may hold a password
     cache_ttl_seconds: int = Field(default=60, ge=1)
     # A cache must answer faster than the database it saves, or not at all.
     timeout_seconds: float = Field(default=0.25, gt=0)
@@ -61,7 +61,7 @@ class RedisSettings(IntegrationSettings):
 
 def create_client(settings: RedisSettings) -> Redis:
     return Redis.from_url(
-        settings.url,
+        settings.url.get_secret_value(),
         decode_responses=True,
         socket_connect_timeout=settings.timeout_seconds,
         socket_timeout=settings.timeout_seconds,

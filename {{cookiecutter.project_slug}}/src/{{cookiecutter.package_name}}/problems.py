@@ -1,0 +1,187 @@
+"""Every error the API answers is a problem (RFC 9457): `application/problem+json` with a
+stable `type` per kind of error, the offending fields in `errors` where there are any, and
+the request's id, which its log lines carry too.
+
+Routes raise a `ProblemError` subclass; HTTP errors without one (an unknown path, a wrong
+method) are `about:blank` problems; validation errors are `validation-error` problems; any
+other exception is logged with its traceback and answered as an `internal-error` problem
+that says nothing of it.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from {{ cookiecutter.package_name }}.logs import REQUEST_ID_HEADER, request_id, request_id_from
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPES = "/problems/"  # + the kind: a stable identifier, relative to the API's base URL
+
+
+class FieldError(BaseModel):
+    location: str = Field(examples=["body"])  # body, path, query or header
+    field: str = Field(examples=["email"])  # dotted for nested fields; "" for the whole body
+    message: str
+
+
+class Problem(BaseModel):
+    type: str = Field(examples=[f"{PROBLEM_TYPES}user-not-found"])
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = Field(default=None, description="The request's path.")
+    request_id: str | None = Field(default=None, description="Its log lines carry it too.")
+    errors: list[FieldError] = Field(default_factory=list)
+
+
+class ProblemError(Exception):
+    """An error a client can act on; subclasses name its status, kind and title."""
+
+    status: ClassVar[int]
+    kind: ClassVar[str]
+    title: ClassVar[str]
+
+    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+
+
+def problem_response(request: Request, problem: Problem, **headers: str) -> JSONResponse:
+    problem.instance = request.url.path
+    problem.request_id = request_id.get()
+    return JSONResponse(
+        problem.model_dump(mode="json", exclude_none=True),
+        status_code=problem.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+async def problem_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ProblemError)
+    problem = Problem(
+        type=PROBLEM_TYPES + error.kind,
+        title=error.title,
+        status=error.status,
+        detail=error.detail,
+        errors=error.errors,
+    )
+    return problem_response(request, problem)
+
+
+async def http_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HTTPException)
+    problem = Problem(
+        type="about:blank",
+        title=HTTPStatus(error.status_code).phrase,
+        status=error.status_code,
+        detail=error.detail if error.detail != HTTPStatus(error.status_code).phrase else None,
+    )
+    return problem_response(request, problem, **(error.headers or {}))
+
+
+def field_error(error: dict[str, Any]) -> FieldError:
+    location, *path = error["loc"]
+    return FieldError(
+        location=str(location),
+        field=".".join(str(part) for part in path),
+        message=str(error["msg"]),
+    )
+
+
+async def validation_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    errors = [field_error(e) for e in error.errors()]
+    problem = Problem(
+        type=PROBLEM_TYPES + "validation-error",
+        title="Invalid request",
+        status=422,
+        detail="; ".join(f"{e.field or e.location}: {e.message}" for e in errors),
+        errors=errors,
+    )
+    return problem_response(request, problem)
+
+
+INTERNAL_ERROR = Problem(
+    type=PROBLEM_TYPES + "internal-error",
+    title="Internal Server Error",
+    status=500,
+    detail="The request failed on our side; the request id finds it in the logs.",
+)
+
+
+class RequestContextMiddleware:
+    """Gives each request its id (echoed in `X-Request-ID`) and turns an exception no
+    handler took into an `internal-error` problem, logged with its traceback and the id."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        current = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+        token = request_id.set(current)
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (REQUEST_ID_HEADER.lower().encode(), current.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            logger.exception("unhandled error in %s %s", request.method, request.url.path)
+            if started:  # too late for a problem: the server ends the response
+                raise
+            response = problem_response(request, INTERNAL_ERROR.model_copy())
+            await response(scope, receive, send_with_id)
+        finally:
+            request_id.reset(token)
+
+
+def install_problems(app: FastAPI) -> None:
+    app.add_middleware(RequestContextMiddleware)
+    app.add_exception_handler(ProblemError, problem_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the problems a route answers (main.py moves them to
+    application/problem+json)."""
+    return {
+        status: {"model": Problem, "description": HTTPStatus(status).phrase} for status in statuses
+    }
+
+
+def as_problem_documents(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Document every 4xx/5xx answer under application/problem+json, the type it is sent as
+    (FastAPI documents a response model under the route's own media type)."""
+    for path in openapi.get("paths", {}).values():
+        for operation in path.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status[0] in "45" and "application/json" in content:
+                    content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+    return openapi
