@@ -88,34 +88,3 @@ def test_unit_tests_pass_without_docker(project: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"\d+ passed", result.stdout)
-
-
-DUMP_OPENAPI = (
-    "import json, sys; from {package}.main import create_app; "
-    "json.dump(create_app().openapi(), sys.stdout)"
-)
-API_ROW = re.compile(r"^\| `(GET|POST|PUT|PATCH|DELETE) (/\S*)` \| ([\d, ]+) \|", re.MULTILINE)
-
-
-def test_the_readme_api_table_matches_the_openapi_document(project: Path) -> None:
-    """One row per operation, listing the statuses the document gives it (500 aside: the
-    README says any route may answer it)."""
-    package = tomllib.loads((project / "pyproject.toml").read_text())["project"]["name"]
-    dumped = run(
-        project, "uv", "run", "python", "-c", DUMP_OPENAPI.format(package=package.replace("-", "_"))
-    )
-    assert dumped.returncode == 0, dumped.stderr
-    documented = {
-        f"{method.upper()} {path}": set(operation["responses"]) - {"500"}
-        for path, operations in json.loads(dumped.stdout)["paths"].items()
-        for method, operation in operations.items()
-    }
-
-    rows = API_ROW.findall((project / "README.md").read_text())
-    in_readme = {
-        f"{method} {path}": set(statuses.replace(" ", "").split(","))
-        for method, path, statuses in rows
-    }
-
-    assert len(rows) == len(in_readme)
-    assert in_readme == documented

@@ -21,7 +21,11 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from {{ cookiecutter.package_name }}.problems import PROBLEM_TYPES, Problem, problem_response
+from {{ cookiecutter.package_name }}.problems import (
+    PROBLEM_TYPES,
+    Problem,
+    problem_response,
+)
 
 logger = logging.getLogger(__name__)
 

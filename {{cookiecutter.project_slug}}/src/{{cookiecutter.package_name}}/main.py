@@ -13,7 +13,12 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from {{ cookiecutter.package_name }} import health
-from {{ cookiecutter.package_name }}.config import PACKAGE, Settings, get_settings, redacted
+from {{ cookiecutter.package_name }}.config import (
+    PACKAGE,
+    Settings,
+    get_settings,
+    redacted,
+)
 from {{ cookiecutter.package_name }}.db import (
     create_engine,
     create_session_factory,

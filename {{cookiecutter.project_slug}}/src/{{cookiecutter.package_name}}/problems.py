@@ -21,7 +21,11 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from {{ cookiecutter.package_name }}.logs import REQUEST_ID_HEADER, request_id, request_id_from
+from {{ cookiecutter.package_name }}.logs import (
+    REQUEST_ID_HEADER,
+    request_id,
+    request_id_from,
+)
 
 logger = logging.getLogger(__name__)
 

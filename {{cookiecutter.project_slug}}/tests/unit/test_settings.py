@@ -1,7 +1,12 @@
 import pytest
 from pydantic import ValidationError
 
-from {{ cookiecutter.package_name }}.config import DatabaseSettings, Environment, LogFormat, Settings
+from {{ cookiecutter.package_name }}.config import (
+    DatabaseSettings,
+    Environment,
+    LogFormat,
+    Settings,
+)
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,11 @@ from fastapi.exceptions import RequestValidationError
 from {{ cookiecutter.package_name }}.cache import CacheDep
 from {{ cookiecutter.package_name }}.db import SessionDep
 from {{ cookiecutter.package_name }}.events import EventSinkDep
-from {{ cookiecutter.package_name }}.problems import FieldError, ProblemError, problem_responses
+from {{ cookiecutter.package_name }}.problems import (
+    FieldError,
+    ProblemError,
+    problem_responses,
+)
 from {{ cookiecutter.package_name }}.users import service
 from {{ cookiecutter.package_name }}.users.events import UserCreated
 from {{ cookiecutter.package_name }}.users.models import MAX_USER_ID, User
