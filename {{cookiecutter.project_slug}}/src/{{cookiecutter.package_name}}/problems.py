@@ -63,10 +63,10 @@ class ProblemError(Exception):
 
 
 def problem_response(request: Request, problem: Problem, **headers: str) -> JSONResponse:
-    problem.instance = request.url.path
-    problem.request_id = request_id.get()
+    """`problem` about this request: its path and its id added."""
+    about_request = {"instance": request.url.path, "request_id": request_id.get()}
     return JSONResponse(
-        problem.model_dump(mode="json", exclude_none=True),
+        problem.model_copy(update=about_request).model_dump(mode="json", exclude_none=True),
         status_code=problem.status,
         media_type=PROBLEM_MEDIA_TYPE,
         headers=headers,
@@ -158,7 +158,7 @@ class RequestContextMiddleware:
             logger.exception("unhandled error in %s %s", request.method, request.url.path)
             if started:  # too late for a problem: the server ends the response
                 raise
-            response = problem_response(request, INTERNAL_ERROR.model_copy())
+            response = problem_response(request, INTERNAL_ERROR)
             await response(scope, receive, send_with_id)
         finally:
             request_id.reset(token)

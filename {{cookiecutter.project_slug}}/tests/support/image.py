@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import time
 import tomllib
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +23,8 @@ from testcontainers.core.docker_client import DockerClient
 from testcontainers.core.labels import LABEL_SESSION_ID, LABEL_TESTCONTAINERS
 
 from tests.support.endpoints import ServiceEndpoints
-from tests.support.services import load
+from tests.support.served import becomes_live
+from tests.support.services import app_environments
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 APP_PORT = 8000
@@ -85,18 +85,13 @@ class AppNotLiveError(RuntimeError):
 
 
 def wait_until_live(url: str, container: Container, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/health/live", timeout=2):
-                return
-        except OSError:
-            container.reload()
-            if container.status == "exited":
-                break
-            time.sleep(0.25)
-    logs = container.logs(tail=LOG_TAIL_LINES).decode(errors="replace")
-    raise AppNotLiveError(f"the app's container did not answer {url}/health/live:\n{logs}")
+    def running() -> bool:
+        container.reload()
+        return bool(container.status != "exited")
+
+    if not becomes_live(url, running, timeout):
+        logs = container.logs(tail=LOG_TAIL_LINES).decode(errors="replace")
+        raise AppNotLiveError(f"the app's container did not answer {url}/health/live:\n{logs}")
 
 
 @contextmanager
@@ -119,10 +114,7 @@ def app_in_container(
         name: service_host(engine.client, service.container_id)
         for name, service in services.services.items()
     }
-    service_environments = {
-        name: load(name).app_environment(service.endpoint, name)
-        for name, service in services.services.items()
-    }
+    service_environments = app_environments(services, on_network=True)
     variables = {key: value for env in service_environments.values() for key, value in env.items()}
     container = engine.client.containers.run(
         image,

@@ -12,9 +12,8 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +23,7 @@ import pytest
 from {{ cookiecutter.package_name }}.config import PACKAGE
 
 from tests.support.endpoints import ServiceEndpoints
-from tests.support.services import load
+from tests.support.services import app_environments
 from tests.support.services.postgres import PostgresEndpoint, cloned_database
 
 START_TIMEOUT_SECONDS = 30
@@ -54,12 +53,18 @@ def free_port() -> int:
         return port
 
 
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
+def becomes_live(url: str, running: Callable[[], bool], timeout: float) -> bool:
+    """Whether `url`/health/live answers within `timeout` seconds while `running()` holds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/health/live", timeout=2):
+                return True
+        except OSError:  # refused, reset, timed out (URLError is one)
+            if not running():
+                return False
+            time.sleep(0.1)
+    return False
 
 
 @contextmanager
@@ -68,10 +73,7 @@ def served_app_process(
 ) -> Iterator[ServedApp]:
     """Serve the app until exit with every service's variables (`app_environment` of its
     module in tests/support/services/), `environment` over them."""
-    for_services = [
-        load(name).app_environment(service.endpoint, None)
-        for name, service in services.services.items()
-    ]
+    for_services = app_environments(services, on_network=False).values()
     variables = {key: value for env in for_services for key, value in env.items()}
     port = free_port()
     app_command = ["uvicorn", f"{PACKAGE}.main:create_app", "--factory"]  # the Dockerfile's
@@ -93,12 +95,9 @@ def served_app_process(
     reader = threading.Thread(target=keep_output, daemon=True)
     reader.start()
     try:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while not answers(f"{app.url}/health/live"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                tail = "".join(app.output[-LOG_TAIL_LINES:])
-                raise AppNotServingError(f"the app did not serve {app.url}/health/live:\n{tail}")
-            time.sleep(0.1)
+        if not becomes_live(app.url, lambda: process.poll() is None, START_TIMEOUT_SECONDS):
+            tail = "".join(app.output[-LOG_TAIL_LINES:])
+            raise AppNotServingError(f"the app did not serve {app.url}/health/live:\n{tail}")
         yield app
     finally:
         process.terminate()

@@ -99,8 +99,8 @@ async def list_users(
         ),
     ] = None,
 ) -> UserPage:
-    after_id = decode_cursor(after) if after is not None else None
-    if after is not None and after_id is None:
+    after_id = None
+    if after is not None and (after_id := decode_cursor(after)) is None:
         not_a_cursor = {"loc": ("query", "after"), "msg": "not a cursor this API gave"}
         raise RequestValidationError([not_a_cursor])
     users = await service.list_users(session=session, limit=limit + 1, after_id=after_id)

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     import pytest
     from testcontainers.core.container import DockerContainer
 
+    from tests.support.endpoints import ServiceEndpoints
+
 Endpoint = dict[str, Any]  # JSON: what a worker needs to reach a service
 
 
@@ -111,6 +113,15 @@ def present_services(compose_images: dict[str, str]) -> list[tuple[TestService[A
 
 def loaded_services() -> list[TestService[Any]]:
     return [load(name) for name in module_names()]
+
+
+def app_environments(services: ServiceEndpoints, on_network: bool) -> dict[str, dict[str, str]]:
+    """Each service's `app_environment` for an app process of its own: reached from this
+    host, or, `on_network`, from a container where each answers to its compose name."""
+    return {
+        name: load(name).app_environment(service.endpoint, name if on_network else None)
+        for name, service in services.services.items()
+    }
 
 
 def integration_settings(request: pytest.FixtureRequest) -> tuple[Any, ...]:
