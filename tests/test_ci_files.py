@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -76,3 +78,36 @@ def test_gitlab_ci(overrides: dict[str, str], bake_once: Callable[..., Path]) ->
     assert test["artifacts"]["reports"]["junit"] == "junit.xml"
     assert config["default"]["cache"]["key"]["files"] == ["uv.lock"]
     assert config["default"]["image"] == f"python:{overrides.get('python_version', '3.13')}-slim"
+
+
+@pytest.mark.parametrize(("github", "gitlab"), [(GITHUB_BAKES[0], GITLAB_BAKES[0])])
+def test_ci_installs_the_uv_the_project_pins(
+    github: dict[str, str], gitlab: dict[str, str], bake_once: Callable[..., Path]
+) -> None:
+    """setup-uv reads `[tool.uv] required-version` when given no `version`; the GitLab job
+    installs what it pins with pip (run here with `echo` in pip's place)."""
+    project = baked(bake_once, github)
+    pinned = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["uv"]
+    workflow = yaml.safe_load((project / ".github" / "workflows" / "ci.yml").read_text())
+    setup_uv = [
+        step
+        for job in workflow["jobs"].values()
+        for step in job["steps"]
+        if step.get("uses", "").startswith("astral-sh/setup-uv@")
+    ]
+    gitlab_project = baked(bake_once, gitlab)
+    install = yaml.safe_load((gitlab_project / ".gitlab-ci.yml").read_text())["default"][
+        "before_script"
+    ][0]
+    echoed = subprocess.run(
+        ["sh", "-c", install.replace("pip install --quiet", "echo")],
+        cwd=gitlab_project,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert pinned["required-version"].startswith("==")
+    assert len(setup_uv) == 2
+    assert all("version" not in step.get("with", {}) for step in setup_uv)
+    assert echoed.stdout.strip() == f"uv{pinned['required-version']}"
