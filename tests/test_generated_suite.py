@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import re
 import signal
+import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 
 import docker
@@ -97,6 +98,64 @@ def test_the_built_image_serves_beside_the_runs_services(
     # One per worker serving the image's tests, and the one that refuses placeholder secrets.
     assert 2 <= started.pop(app_image) <= 3
     assert started == Counter(project_images(project))  # and still one Ryuk
+    assert wait_until(lambda: not activity.still_present(session), seconds=20)
+
+
+IMAGES_MODULE = ("uv", "run", "python", "-m", "tests.support.images")
+# The read-write side of ../shared/offline-images' registry mirror (`provide --mirror`).
+LOCAL_REGISTRY = "127.0.0.1:5000"
+
+
+@contextmanager
+def behind_a_mirror(images: list[str], prefix: str) -> Iterator[None]:
+    """`images` in the local registry under `prefix`, as a company mirror holds them, and
+    not in the engine, so that using them means pulling them."""
+    try:
+        urllib.request.urlopen(f"http://{LOCAL_REGISTRY}/v2/", timeout=5).close()
+    except OSError as error:
+        pytest.fail(f"no registry at {LOCAL_REGISTRY} ({error}): run provide --mirror first")
+    engine = docker.from_env()
+    for image in images:
+        engine.images.get(image).tag(prefix + image)
+        engine.images.push(prefix + image)
+        engine.images.remove(prefix + image)
+    try:
+        yield
+    finally:
+        for image in images:
+            with suppress(docker.errors.ImageNotFound):
+                engine.images.remove(prefix + image)
+
+
+def test_behind_a_registry_mirror_ci_pulls_exactly_the_images_the_suite_starts(
+    bake_once: Callable[..., Path],
+) -> None:
+    """TESTCONTAINERS_HUB_IMAGE_NAME_PREFIX puts a mirror in front of every image the suite
+    starts; the pre-pull, the report header and the started containers name the same images."""
+    project = synced(bake_once(matrix_id({})))
+    images = project_images(project)
+    prefix = f"{LOCAL_REGISTRY}/hub/"
+    mirror = {"TESTCONTAINERS_HUB_IMAGE_NAME_PREFIX": prefix}
+
+    with behind_a_mirror(images, prefix):
+        pulled = run(project, *IMAGES_MODULE, "pull", env=mirror)
+        with watch_containers() as activity:
+            result = pytest_in(project, "-n", "2", "tests/integration/test_health.py", env=mirror)
+
+    assert pulled.returncode == 0, pulled.stdout + pulled.stderr
+    assert sorted(re.findall(r"^pulled +(\S+)", pulled.stdout, re.MULTILINE)) == sorted(
+        prefix + image for image in images
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert SUMMARY.search(result.stdout), output
+    header = re.search(r"^test services \(started once.*$", result.stdout, re.MULTILINE)
+    assert header, output
+    compose = compose_image_of(project)
+    for name in ("postgres", "redis", "kafka"):
+        assert f"{name}={prefix}{compose[name]}" in header.group(), header.group()
+    session = session_of(result.stdout)
+    assert activity.images(session) == Counter(prefix + image for image in images)
     assert wait_until(lambda: not activity.still_present(session), seconds=20)
 
 

@@ -58,6 +58,24 @@ def ensure_docker() -> None:
         ) from error
 
 
+def start_reaper() -> None:
+    """Start the run's Ryuk. With TESTCONTAINERS_HUB_IMAGE_NAME_PREFIX set, Testcontainers 4.15
+    prefixes Ryuk's image but then no longer recognises Ryuk's own container, and starts a
+    reaper for it, recursively (testcontainers-python#1085); so Ryuk's image is named with the
+    prefix already, and nothing is added to it while it starts."""
+    if testcontainers_config.ryuk_disabled:
+        return
+    prefix = testcontainers_config.hub_image_name_prefix
+    ryuk_image = testcontainers_config.ryuk_image
+    testcontainers_config.hub_image_name_prefix = ""
+    testcontainers_config.ryuk_image = prefix + ryuk_image
+    try:
+        Reaper.get_instance()
+    finally:
+        testcontainers_config.hub_image_name_prefix = prefix
+        testcontainers_config.ryuk_image = ryuk_image
+
+
 def _start_timed(container: DockerContainer) -> float:
     started = time.perf_counter()
     container.start()
@@ -75,12 +93,12 @@ def start_services(
     ensure_docker()
     if reuse:
         testcontainers_config.ryuk_disabled = True  # Ryuk would remove what must outlive us
-    elif not testcontainers_config.ryuk_disabled:
-        Reaper.get_instance()  # before the threads: the reaper singleton is not thread-safe
+    start_reaper()  # before the threads: the reaper singleton is not thread-safe
+    containers = {service.name: service.container(image, workers) for service, image in services}
     running = RunningServices(
         services={service.name: service for service, _ in services},
-        containers={service.name: service.container(image, workers) for service, image in services},
-        images={service.name: image for service, image in services},
+        containers=containers,
+        images={name: container.image for name, container in containers.items()},
         keep_running=reuse,
     )
     to_start = running.containers

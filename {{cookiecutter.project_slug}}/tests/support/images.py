@@ -3,6 +3,8 @@
 `uv run python -m tests.support.images pull` is what CI runs before pytest; `list` prints them.
 The suite's images are those of the compose services with a module in tests/support/services/
 (a project without that folder, where the CI files were copied alone, pulls every image).
+Both use the names the suite starts: behind a registry mirror, with
+TESTCONTAINERS_HUB_IMAGE_NAME_PREFIX set, Testcontainers puts the prefix in front of each.
 """
 
 from __future__ import annotations
@@ -39,9 +41,17 @@ def suite_images(compose_file: Path = COMPOSE_FILE) -> list[str]:
     return [image for name, image in images.items() if name in modules]
 
 
+def as_started(reference: str) -> str:
+    """The name Testcontainers starts `reference` under: TESTCONTAINERS_HUB_IMAGE_NAME_PREFIX
+    (a registry mirror, say `mirror.example.com/hub/`) in front of it, as it does for every
+    image it starts."""
+    return testcontainers_config.hub_image_name_prefix + reference
+
+
 def images_to_pull(compose_file: Path = COMPOSE_FILE) -> list[str]:
-    """The suite's images plus the reaper (Ryuk) of the pinned testcontainers."""
-    return [*suite_images(compose_file), testcontainers_config.ryuk_image]
+    """The suite's images plus the reaper (Ryuk) of the pinned testcontainers, as started."""
+    references = [*suite_images(compose_file), testcontainers_config.ryuk_image]
+    return [as_started(reference) for reference in references]
 
 
 def ensure_image(client: docker.DockerClient, reference: str) -> str:

@@ -28,7 +28,7 @@ from tests.support.containers import (
     start_services,
 )
 from tests.support.endpoints import ENDPOINTS_PROVIDER, ServiceEndpoints, use_endpoints_of_run
-from tests.support.images import compose_images
+from tests.support.images import as_started, compose_images
 from tests.support.reuse import (
     ReuseRefusedError,
     refuse_on_ci,
@@ -87,7 +87,7 @@ class ServicesPlugin:
             services = present_services(compose_images())
         except MissingComposeServiceError as error:
             return [f"test services: {error}"]
-        images = ", ".join(f"{service.name}={image}" for service, image in services)
+        images = ", ".join(f"{service.name}={as_started(image)}" for service, image in services)
         return [f"test services (started once, only if integration tests run): {images}"]
 
     @pytest.hookimpl(wrapper=True)

@@ -10,12 +10,14 @@ import sys
 
 from alembic import command
 
+from tests.support.containers import start_reaper
 from tests.support.databases import alembic_config
 from tests.support.images import compose_images
 from tests.support.services.postgres import SERVICE as POSTGRES
 
 
 def generate_revision(message: str) -> None:
+    start_reaper()
     with POSTGRES.container(compose_images()[POSTGRES.name], workers=1) as postgres:
         config = alembic_config(postgres.get_connection_url())
         command.upgrade(config, "head")
