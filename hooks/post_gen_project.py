@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -67,6 +68,15 @@ FEATURES = {
 }
 
 
+# The test times pytest-split cuts the suite by, when CI runs it in shards (ci_shards > 1).
+SHARD_DURATIONS = ".test_durations"
+
+
+def whole_word(word: str) -> re.Pattern[str]:
+    """`word` between non-alphanumerics: `kafka` in KAFKA_URL or kafka.py, not in aiokafka."""
+    return re.compile(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", re.IGNORECASE)
+
+
 def matching_paths(project: Path, pattern: str, package: str) -> list[Path]:
     return sorted(project.glob(pattern.format(package=package)))
 
@@ -81,6 +91,23 @@ def remove(paths: list[Path]) -> None:
             shutil.rmtree(path)
         else:
             path.unlink()
+
+
+def keep_the_test_times_of_this_bake(durations: Path, answers: dict[str, str]) -> None:
+    """The committed test times cover every feature; a bake keeps those of its own tests
+    (their module is there, and they name no feature that is off), or none unsharded."""
+    if answers["ci_shards"] == "1":
+        durations.unlink()
+        return
+    off = [whole_word(word) for f in FEATURES.values() if not f.is_on(answers) for word in f.words]
+    times = json.loads(durations.read_text())
+    kept = {
+        test: seconds
+        for test, seconds in times.items()
+        if (durations.parent / test.split("::")[0]).is_file()
+        and not any(word.search(test) for word in off)
+    }
+    durations.write_text(json.dumps(kept, indent=2) + "\n")
 
 
 def create_lock(project: Path) -> None:
@@ -104,6 +131,7 @@ def main() -> None:
     for feature in FEATURES.values():
         if not feature.is_on(answers):
             remove(owned_paths(project, feature, answers["package_name"]))
+    keep_the_test_times_of_this_bake(project / SHARD_DURATIONS, answers)
     create_lock(project)
 
 

@@ -27,6 +27,9 @@ RESERVED_PACKAGE_NAMES = frozenset({"tests", "test", "conftest", "pytest", "migr
 NO_SLUG = "_"
 SLUG_PATTERN = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+# CI runners the suite may be split across (ci_shards); each starts its own containers.
+SHARDS_PATTERN = re.compile(r"[1-9][0-9]*")
+MAX_CI_SHARDS = 20
 
 
 def slug_error(slug: str, project_name: str) -> str | None:
@@ -74,9 +77,17 @@ def choice_error(answers: dict[str, str], choices: dict[str, list[str]]) -> str 
     return None
 
 
+def shards_error(shards: str) -> str | None:
+    if not SHARDS_PATTERN.fullmatch(shards) or int(shards) > MAX_CI_SHARDS:
+        return f"ci_shards {shards!r} is not a whole number from 1 to {MAX_CI_SHARDS}"
+    return None
+
+
 def combination_error(answers: dict[str, str]) -> str | None:
     if answers["use_kafka"] == "n" and answers["kafka_image"] != DEFAULT_KAFKA_IMAGE:
         return f"kafka_image {answers['kafka_image']!r} was chosen but use_kafka is 'n'"
+    if answers["ci"] == "none" and answers["ci_shards"] != "1":
+        return f"ci_shards {answers['ci_shards']!r} was chosen but ci is 'none'"
     return None
 
 
@@ -86,6 +97,7 @@ def first_error(answers: dict[str, str], choices: dict[str, list[str]]) -> str |
         package_error(answers["package_name"]),
         email_error(answers["author_email"]),
         choice_error(answers, choices),
+        shards_error(answers["ci_shards"]),
         combination_error(answers),
     )
     return next((error for error in checks if error), None)

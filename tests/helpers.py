@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import docker
+import yaml
 from cookiecutter.generate import generate_context
 from cookiecutter.main import cookiecutter
 from cookiecutter.prompt import prompt_for_config
@@ -37,6 +38,7 @@ MATRIX: list[dict[str, str]] = [
     {"postgres_version": "16"},
     {"ci": "github"},
     {"ci": "gitlab"},
+    {"ci_shards": "2"},
     {"ci": "none", "python_version": "3.12", "use_redis": "n", "use_kafka": "n"},
 ]
 
@@ -62,11 +64,6 @@ def answers_of(overrides: dict[str, str]) -> dict[str, Any]:
         context_file=str(TEMPLATE_DIR / "cookiecutter.json"), extra_context=overrides
     )
     return prompt_for_config(context, no_input=True)
-
-
-def whole_word(word: str) -> re.Pattern[str]:
-    """`word` between non-alphanumerics: `kafka` in KAFKA_URL or kafka.py, not in aiokafka."""
-    return re.compile(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", re.IGNORECASE)
 
 
 def matrix_id(overrides: dict[str, str]) -> str:
@@ -145,6 +142,12 @@ def text_files(project: Path) -> dict[str, str]:
             except UnicodeDecodeError:
                 continue
     return files
+
+
+def compose_image_of(project: Path) -> dict[str, str]:
+    """The image of each compose.yaml service that runs one, by service."""
+    services = yaml.safe_load((project / "compose.yaml").read_text())["services"]
+    return {name: spec["image"] for name, spec in services.items() if "image" in spec}
 
 
 def project_images(project: Path) -> list[str]:

@@ -15,8 +15,8 @@ from tests.helpers import matrix_id, venv_tool
 
 PRE_PULL = "uv run python -m tests.support.images pull"
 PYTEST = "uv run pytest -n auto"
-GITHUB_BAKES = [{}, {"ci": "github", "python_version": "3.12"}]
-GITLAB_BAKES = [{}, {"ci": "gitlab", "python_version": "3.12"}]
+GITHUB_BAKES = [{}, {"ci": "github", "python_version": "3.12"}, {"ci_shards": "2"}]
+GITLAB_BAKES = [{}, {"ci": "gitlab", "python_version": "3.12"}, {"ci_shards": "2"}]
 
 
 def baked(bake_once: Callable[..., Path], overrides: dict[str, str]) -> Path:
@@ -48,7 +48,18 @@ def test_github_workflow(overrides: dict[str, str], bake_once: Callable[..., Pat
     assert all("timeout-minutes" in job for job in jobs.values())
     assert "services" not in jobs["test"]
     test_steps = commands(jobs["test"]["steps"])
-    assert test_steps.index(PRE_PULL) < test_steps.index(f"{PYTEST} --image --junitxml=junit.xml")
+    shards = int(overrides.get("ci_shards", "1"))
+    run_tests = f"{PYTEST} --image --junitxml=junit.xml"
+    [upload] = [step for step in jobs["test"]["steps"] if "upload-artifact" in step.get("uses", "")]
+    if shards == 1:
+        assert "strategy" not in jobs["test"]
+        assert upload["with"]["name"] == "junit"
+    else:
+        assert jobs["test"]["strategy"]["matrix"]["shard"] == list(range(1, shards + 1))
+        assert jobs["test"]["strategy"]["fail-fast"] is False
+        run_tests += f" --splits {shards} --group ${{{{ matrix.shard }}}}"
+        assert upload["with"]["name"] == "junit-${{ matrix.shard }}"
+    assert test_steps.index(PRE_PULL) < test_steps.index(run_tests)
     python_version = overrides.get("python_version", "3.13")
     assert (project / ".python-version").read_text().strip() == python_version
 
@@ -74,7 +85,13 @@ def test_gitlab_ci(overrides: dict[str, str], bake_once: Callable[..., Path]) ->
     assert dind["name"].startswith("docker:")
     assert dind["name"].endswith("-dind")
     script = commands(test["script"])
-    assert script.index(PRE_PULL) < script.index(f"{PYTEST} --junitxml=junit.xml")
+    run_tests = f"{PYTEST} --junitxml=junit.xml"
+    if overrides.get("ci_shards", "1") == "1":
+        assert "parallel" not in test
+    else:
+        assert test["parallel"] == int(overrides["ci_shards"])
+        run_tests += ' --splits "$CI_NODE_TOTAL" --group "$CI_NODE_INDEX"'
+    assert script.index(PRE_PULL) < script.index(run_tests)
     assert test["artifacts"]["reports"]["junit"] == "junit.xml"
     assert config["default"]["cache"]["key"]["files"] == ["uv.lock"]
     assert config["default"]["image"] == f"python:{overrides.get('python_version', '3.13')}-slim"

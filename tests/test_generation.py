@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hooks.post_gen_project import FEATURES, matching_paths
-from tests.helpers import MATRIX, answers_of, matrix_id, run, text_files, whole_word
+from hooks.post_gen_project import FEATURES, matching_paths, whole_word
+from tests.helpers import MATRIX, answers_of, matrix_id, run, text_files
 
 LEFTOVER = re.compile(r"(?<!\$)\{\{|\{%|cookiecutter\.")
 CASES = [pytest.param(overrides, id=matrix_id(overrides)) for overrides in MATRIX]

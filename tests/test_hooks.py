@@ -24,6 +24,7 @@ VALID = {
     "kafka_image": "apache/kafka-native",
     "object_storage": "none",
     "ci": "github+gitlab",
+    "ci_shards": "1",
 }
 
 REJECTED = [
@@ -47,6 +48,15 @@ REJECTED = [
         {"use_kafka": "n", "kafka_image": "confluentinc/cp-kafka"},
         "was chosen but use_kafka is 'n'",
         id="kafka_image:without-kafka",
+    ),
+    *(
+        pytest.param(
+            {"ci_shards": shards}, "is not a whole number from 1 to 20", id=f"ci_shards:{id_}"
+        )
+        for shards, id_ in (("0", "zero"), ("02", "leading-zero"), ("two", "word"), ("21", "over"))
+    ),
+    pytest.param(
+        {"ci": "none", "ci_shards": "2"}, "was chosen but ci is 'none'", id="ci_shards:without-ci"
     ),
 ]
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from hooks import pre_gen_project
-from hooks.post_gen_project import FEATURES
-from tests.helpers import MATRIX, answers_of, template_choices, whole_word
+from hooks.post_gen_project import FEATURES, whole_word
+from tests.helpers import MATRIX, answers_of, template_choices
 
 CHOICES = template_choices()
 
