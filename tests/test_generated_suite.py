@@ -20,6 +20,7 @@ from tests.helpers import (
     SUITE_BAKES,
     Background,
     bake,
+    compose_image_of,
     is_stand_in,
     matrix_id,
     project_images,
@@ -40,11 +41,6 @@ SUITE_RUNS = [
 ]
 SUMMARY = re.compile(r"^=*\s*(\d+) passed", re.MULTILINE)
 NO_DOCKER = {"DOCKER_HOST": "tcp://127.0.0.1:9"}  # nothing listens there
-
-
-def compose_image_of(project: Path) -> dict[str, str]:
-    services = yaml.safe_load((project / "compose.yaml").read_text())["services"]
-    return {name: spec["image"] for name, spec in services.items() if "image" in spec}
 
 
 def compose_images(project: Path) -> set[str]:
