@@ -36,6 +36,21 @@ async def test_invalid_payload_is_422(client: AsyncClient, payload: dict[str, st
     assert response.status_code == 422
 
 
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+async def test_a_name_postgresql_cannot_store_is_422_naming_it(
+    client: AsyncClient, db_session: AsyncSession, method: str
+) -> None:
+    user = await create(UserFactory, db_session)
+    path = "/users" if method == "POST" else f"/users/{user.id}"
+
+    response = await client.request(
+        method, path, json={"email": "nul@example.com", "full_name": "Ada\x00Lovelace"}
+    )
+
+    assert response.status_code == 422
+    assert [error["field"] for error in response.json()["errors"]] == ["full_name"]
+
+
 async def test_get_user(client: AsyncClient, db_session: AsyncSession) -> None:
     user = await create(UserFactory, db_session, email="grace@example.com")
 

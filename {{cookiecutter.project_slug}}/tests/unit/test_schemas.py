@@ -16,6 +16,7 @@ def test_email_is_lower_cased_and_name_stripped() -> None:
         ({"full_name": "Ada"}, "email"),
         ({"email": "ada@example.com"}, "full_name"),
         ({"email": "ada@example.com", "full_name": ""}, "full_name"),
+        ({"email": "ada@example.com", "full_name": "Ada\x00"}, "full_name"),
         ({"email": "ada@example.com", "full_name": "Ada", "is_admin": True}, "is_admin"),
     ],
 )

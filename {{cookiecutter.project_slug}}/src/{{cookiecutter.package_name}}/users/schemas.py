@@ -13,7 +13,8 @@ MAX_PAGE_SIZE = 100
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,16}$"
 
 Email = Annotated[EmailStr, AfterValidator(str.lower)]
-FullName = Annotated[str, Field(min_length=1, max_length=200)]
+# PostgreSQL text cannot hold NUL: refused as invalid input, not a failure to store.
+FullName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
 
 
 class UserCreate(BaseModel):
