@@ -7,10 +7,11 @@ the dind service of its `.gitlab-ci.yml`, and the images of the CI runners the t
 tests execute the generated CI files with (tests/test_ci_executed.py).
 
 The second: what the dind engines of those GitLab jobs pull, through the registry mirror:
-the suite images of the bake whose CI files are executed.
+the suite images of the bake whose CI files are executed. Podman runs that bake's suite too
+(tests/test_engines.py) and pulls the same images from the mirror.
 
-`.ci/run` hands these to ../shared/offline-images/provide (the second with --mirror); no
-image of a generated project is listed here.
+`.ci/run` hands these to ../shared/offline-images/provide (the second with --mirror, and
+with --podman); no image of a generated project is listed here.
 """
 
 from __future__ import annotations

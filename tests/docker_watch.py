@@ -25,6 +25,7 @@ def session_of(output: str) -> str:
 
 @dataclass
 class ContainerActivity:
+    client: docker.DockerClient
     # (container id, image, labels and name) of every container created in the window
     created: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
 
@@ -41,11 +42,10 @@ class ContainerActivity:
         return Counter(image for _, image in self.of_session(session_id))
 
     def still_present(self, session_id: str) -> list[str]:
-        client = docker.from_env()
         present = []
         for container_id, image in self.of_session(session_id):
             try:
-                client.containers.get(container_id)
+                self.client.containers.get(container_id)
                 present.append(image)
             except docker.errors.NotFound:
                 continue
@@ -53,10 +53,11 @@ class ContainerActivity:
 
 
 @contextmanager
-def watch_containers() -> Iterator[ContainerActivity]:
-    """Record the containers created while the block runs (docker events, by time window)."""
-    client = docker.from_env()
-    activity = ContainerActivity()
+def watch_containers(engine: str | None = None) -> Iterator[ContainerActivity]:
+    """Record the containers created while the block runs (the events of the engine at URL
+    `engine`, by default DOCKER_HOST's, by time window)."""
+    client = docker.DockerClient(base_url=engine) if engine else docker.from_env()
+    activity = ContainerActivity(client)
     since = time.time() - 0.5
     yield activity
     events = client.events(

@@ -242,8 +242,10 @@ def test_unreachable_docker_is_one_clear_error(
 
     output = result.stdout + result.stderr
     assert result.returncode == 2, output
-    assert "Docker is not reachable at tcp://127.0.0.1:9" in output
-    assert "DOCKER_HOST" in output
+    [line] = [line for line in output.splitlines() if "tc-service:" in line]
+    assert "connecting to the container engine at tcp://127.0.0.1:9 failed: " in line, output
+    assert "DockerException" in line
+    assert "DOCKER_HOST" in line
     assert "Traceback" not in output
 
 

@@ -7,26 +7,59 @@ process) calls `start_services`; workers get the endpoints it wrote.
 from __future__ import annotations
 
 import contextlib
-import os
+import tempfile
 import time
+import traceback
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import docker
 import docker.errors
 from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import DockerContainer, Reaper
+from testcontainers.core.labels import SESSION_ID
 
+from tests.support.engine import EngineUnreachableError, engine
+from tests.support.images import ensure_image
 from tests.support.reuse import adopt_or_replace, labelled
 from tests.support.services import TestService
 
 LOG_TAIL_LINES = 40
+ENGINE_HINT = (
+    "start Docker or Podman, or point DOCKER_HOST at a running engine (README: Container "
+    "engines); `pytest -m 'not integration'` runs the tests that need none"
+)
+REAPER_HINT = (
+    "Ryuk needs the engine's socket mounted: set TESTCONTAINERS_DOCKER_SOCKET_OVERRIDE to "
+    "the socket's path as the engine sees it (rootless Podman: /run/user/$UID/podman/"
+    "podman.sock), or TESTCONTAINERS_RYUK_PRIVILEGED=true where SELinux refuses the mount; "
+    "TESTCONTAINERS_RYUK_DISABLED=true runs without it, and a killed run then leaves its "
+    "containers behind"
+)
 
 
-class DockerUnavailableError(RuntimeError):
-    pass
+class StartFailure(RuntimeError):
+    """A failure while starting the services, as one line: the stage, the service, the
+    exception and what to try. `details` (a container's last log lines) and the traceback
+    (`__cause__`) are for the log file."""
+
+    def __init__(
+        self, stage: str, service: str | None, error: BaseException, hint: str, details: str = ""
+    ) -> None:
+        where = f"{stage} ({service})" if service else stage
+        first_line = next(iter(str(error).strip().splitlines()), "")[:300]
+        super().__init__(f"{where} failed: {type(error).__name__}: {first_line}. Try: {hint}")
+        self.details = details
+
+    def write_log(self) -> Path:
+        """The whole story, for the log file the one-line message points at."""
+        path = Path(tempfile.gettempdir()) / f"tc-service-{SESSION_ID}.log"
+        story = "".join(traceback.format_exception(self))
+        path.write_text(f"{story}\n{self.details}" if self.details else story)
+        return path
 
 
 @dataclass
@@ -43,42 +76,70 @@ class RunningServices:
     def stop(self) -> None:
         if not self.keep_running:
             stop_quietly(self.containers.values())
-
-
-def ensure_docker() -> None:
-    """Fail with what to do, not a docker-py traceback, when no engine answers."""
-    try:
-        docker.from_env().ping()
-    except docker.errors.DockerException as error:
-        where = os.environ.get("DOCKER_HOST") or "the default socket (DOCKER_HOST is not set)"
-        raise DockerUnavailableError(
-            f"Docker is not reachable at {where}: {error}. Integration tests need a Docker "
-            "engine: start one, or set DOCKER_HOST to a reachable engine; "
-            "`pytest -m 'not integration'` runs the tests that need none."
-        ) from error
+            remove_reaper()
 
 
 def start_reaper() -> None:
-    """Start the run's Ryuk. With TESTCONTAINERS_HUB_IMAGE_NAME_PREFIX set, Testcontainers 4.15
-    prefixes Ryuk's image but then no longer recognises Ryuk's own container, and starts a
-    reaper for it, recursively (testcontainers-python#1085); so Ryuk's image is named with the
-    prefix already, and nothing is added to it while it starts."""
+    """Start the run's Ryuk, or remove what its failed setup left. With
+    TESTCONTAINERS_HUB_IMAGE_NAME_PREFIX set, Testcontainers 4.15 prefixes Ryuk's image but
+    then no longer recognises Ryuk's own container, and starts a reaper for it, recursively
+    (testcontainers-python#1085); so Ryuk's image is named with the prefix already, and
+    nothing is added to it while it starts."""
     if testcontainers_config.ryuk_disabled:
         return
     prefix = testcontainers_config.hub_image_name_prefix
     ryuk_image = testcontainers_config.ryuk_image
+    try:
+        ensure_image(engine().docker, prefix + ryuk_image)
+    except docker.errors.DockerException as error:
+        stage = "pulling the reaper's image (Ryuk)"
+        raise StartFailure(stage, None, error, pull_hint(prefix + ryuk_image)) from error
     testcontainers_config.hub_image_name_prefix = ""
     testcontainers_config.ryuk_image = prefix + ryuk_image
     try:
         Reaper.get_instance()
+    except Exception as error:
+        remove_reaper()
+        raise StartFailure("starting the reaper (Ryuk)", None, error, REAPER_HINT) from error
     finally:
         testcontainers_config.hub_image_name_prefix = prefix
         testcontainers_config.ryuk_image = ryuk_image
 
 
-def _start_timed(container: DockerContainer) -> float:
+def remove_reaper() -> None:
+    """Ryuk, whether its setup finished or not (it reaps nothing once we stopped ours)."""
+    with contextlib.suppress(Exception):
+        Reaper.delete_instance()
+    with contextlib.suppress(docker.errors.DockerException):
+        engine().docker.containers.get(f"testcontainers-ryuk-{SESSION_ID}").remove(force=True)
+
+
+def pull_hint(image: str) -> str:
+    return (
+        f"`docker pull {image}` shows why; check its tag in compose.yaml, and behind a "
+        "registry mirror set TESTCONTAINERS_HUB_IMAGE_NAME_PREFIX"
+    )
+
+
+def _start_timed(name: str, container: DockerContainer) -> float:
     started = time.perf_counter()
-    container.start()
+    try:
+        ensure_image(engine().docker, container.image)
+    except docker.errors.DockerException as error:
+        raise StartFailure("pulling its image", name, error, pull_hint(container.image)) from error
+    try:
+        container.start()
+    except Exception as error:
+        created = container._container  # Testcontainers keeps it private
+        stage = "waiting for it to be ready" if created else "creating its container"
+        tail = ""
+        with contextlib.suppress(Exception):
+            tail = created.logs(tail=LOG_TAIL_LINES).decode(errors="replace") if created else ""
+        hint = (
+            "its last log lines are in the log file; its container settings are in "
+            f"tests/support/services/{name}.py"
+        )
+        raise StartFailure(stage, name, error, hint, details=tail) from error
     return time.perf_counter() - started
 
 
@@ -88,13 +149,21 @@ def start_services(
     """Start every service in parallel threads, so a cold start costs about the slowest one.
 
     With `reuse`, running containers of the same configuration are adopted instead, and
-    what starts is kept running after the run (see tests/support/reuse.py).
+    what starts is kept running after the run (see tests/support/reuse.py). A failure
+    leaves nothing running and raises StartFailure.
     """
-    ensure_docker()
+    try:
+        current = engine()
+    except EngineUnreachableError as error:
+        stage = f"connecting to the container engine at {error.where}"
+        raise StartFailure(stage, None, error.__cause__ or error, ENGINE_HINT) from error
     if reuse:
         testcontainers_config.ryuk_disabled = True  # Ryuk would remove what must outlive us
-    start_reaper()  # before the threads: the reaper singleton is not thread-safe
-    containers = {service.name: service.container(image, workers) for service, image in services}
+    with current.shared():
+        start_reaper()  # before the threads: the reaper singleton is not thread-safe
+        containers = {
+            service.name: service.container(image, workers) for service, image in services
+        }
     running = RunningServices(
         services={service.name: service for service, _ in services},
         containers=containers,
@@ -103,21 +172,27 @@ def start_services(
     )
     to_start = running.containers
     if reuse:
-        running.reused = [name for name, c in to_start.items() if adopt_or_replace(c, name)]
+        running.reused = [
+            name for name, c in to_start.items() if adopt_or_replace(c, name, current.docker)
+        ]
         to_start = {
             name: labelled(c, name) for name, c in to_start.items() if name not in running.reused
         }
-    errors: list[str] = []
+    failures: list[StartFailure] = []
     with ThreadPoolExecutor(max_workers=max(len(to_start), 1)) as pool:
-        futures = {name: pool.submit(_start_timed, c) for name, c in to_start.items()}
+        futures = {name: pool.submit(_start_timed, name, c) for name, c in to_start.items()}
         for name, future in futures.items():
             try:
                 running.started_in_seconds[name] = future.result()
-            except Exception as error:
-                errors.append(f"{name} ({running.images[name]}): {type(error).__name__}: {error}")
-    if errors:
+            except StartFailure as failure:
+                failures.append(failure)
+    if failures:
         stop_quietly(to_start.values())
-        raise RuntimeError("could not start the test services: " + "; ".join(errors))
+        remove_reaper()
+        first, *others = failures
+        for other in others:  # the message names the first; the log tells them all
+            first.details += "\n" + "".join(traceback.format_exception(other)) + other.details
+        raise first
     return running
 
 
@@ -129,7 +204,7 @@ def stop_quietly(containers: Iterable[DockerContainer]) -> None:
 
 def container_log_tails(container_ids: dict[str, str]) -> dict[str, str]:
     try:
-        client = docker.from_env()
+        client = engine().docker
         containers = {name: client.containers.get(id_) for name, id_ in container_ids.items()}
         return {
             name: container.logs(tail=LOG_TAIL_LINES).decode(errors="replace")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from testcontainers.core.labels import SESSION_ID
 
-from tests.support.containers import RunningServices
+from tests.support.containers import RunningServices, StartFailure
 from tests.support.services import Endpoint
 
 
@@ -40,7 +40,14 @@ class ServiceEndpoints:
 
         def describe(name: str) -> ServiceEndpoint:
             service, container = running.services[name], running.containers[name]
-            endpoint = service.endpoint(container)
+            try:
+                endpoint = service.endpoint(container)
+            except Exception as error:
+                hint = (
+                    f"the traceback in the log names the step (`endpoint` of "
+                    f"tests/support/services/{name}.py; for postgres, often a migration)"
+                )
+                raise StartFailure("preparing it for the tests", name, error, hint) from error
             return ServiceEndpoint(
                 image=running.images[name],
                 container_id=container.get_container_id(),

@@ -23,6 +23,7 @@ from testcontainers.core.docker_client import DockerClient
 from testcontainers.core.labels import LABEL_SESSION_ID, LABEL_TESTCONTAINERS
 
 from tests.support.endpoints import ServiceEndpoints
+from tests.support.engine import engine
 from tests.support.served import becomes_live
 from tests.support.services import app_environments
 
@@ -109,14 +110,14 @@ def app_in_container(
     is killed: starting it through Testcontainers here, in an xdist worker, would start a
     Ryuk for the worker.
     """
-    engine = DockerClient()
+    client = engine().client
     hosts = {
-        name: service_host(engine.client, service.container_id)
+        name: service_host(client.client, service.container_id)
         for name, service in services.services.items()
     }
     service_environments = app_environments(services, on_network=True)
     variables = {key: value for env in service_environments.values() for key, value in env.items()}
-    container = engine.client.containers.run(
+    container = client.client.containers.run(
         image,
         detach=True,
         environment=variables | environment,
@@ -126,7 +127,7 @@ def app_in_container(
         labels=session_labels(services),
     )
     try:
-        url = f"http://{mapped_address(engine, str(container.id), APP_PORT)}"  # set by run()
+        url = f"http://{mapped_address(client, str(container.id), APP_PORT)}"  # set by run()
         wait_until_live(url, container)
         configured = frozenset(name for name, env in service_environments.items() if env)
         yield AppContainer(url, configured)
@@ -139,7 +140,7 @@ def exit_of(
 ) -> tuple[int | None, str]:
     """Run `image` with `environment` alone: its exit code (None if it still ran after
     `timeout` seconds) and its log."""
-    container = DockerClient().client.containers.run(
+    container = engine().docker.containers.run(
         image, detach=True, environment=environment, labels=session_labels(services)
     )
     try:
@@ -158,13 +159,13 @@ def session_labels(services: ServiceEndpoints) -> dict[str, str]:
     return {LABEL_TESTCONTAINERS: "true", LABEL_SESSION_ID: services.session_id}
 
 
-def mapped_address(engine: DockerClient, container_id: str, port: int) -> str:
+def mapped_address(client: DockerClient, container_id: str, port: int) -> str:
     """Where the host reaches `port` of the container, as Testcontainers reaches services."""
-    mode = engine.get_connection_mode()
+    mode = client.get_connection_mode()
     if mode == ConnectionMode.gateway_ip:
-        host = engine.gateway_ip(container_id)
+        host = client.gateway_ip(container_id)
     elif mode == ConnectionMode.bridge_ip:
-        host = engine.bridge_ip(container_id)
+        host = client.bridge_ip(container_id)
     else:
-        host = engine.host()
-    return f"{host}:{engine.port(container_id, port) if mode.use_mapped_port else port}"
+        host = client.host()
+    return f"{host}:{client.port(container_id, port) if mode.use_mapped_port else port}"

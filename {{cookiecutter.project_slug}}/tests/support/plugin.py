@@ -24,10 +24,12 @@ from testcontainers.core.labels import SESSION_ID
 from tests.support.containers import (
     LOG_TAIL_LINES,
     RunningServices,
+    StartFailure,
     container_log_tails,
     start_services,
 )
 from tests.support.endpoints import ENDPOINTS_PROVIDER, ServiceEndpoints, use_endpoints_of_run
+from tests.support.engine import EngineUnreachableError, engine
 from tests.support.images import as_started, compose_images
 from tests.support.reuse import (
     ReuseRefusedError,
@@ -134,9 +136,13 @@ class ServicesPlugin:
             services = present_services(compose_images())
             self.running = start_services(services, workers, reuse=self.reuse)
             self._endpoints = ServiceEndpoints.of_running(self.running)
-        except Exception as error:
-            self._stop()
+        except MissingComposeServiceError as error:
             pytest.exit(f"tc-service: {error}", returncode=pytest.ExitCode.INTERRUPTED)
+        except StartFailure as failure:
+            self._stop()
+            log = failure.write_log()
+            message = f"tc-service: {failure} (log: {log})"
+            pytest.exit(message, returncode=pytest.ExitCode.INTERRUPTED)
         self._endpoints.write(self.handoff_dir / ENDPOINTS_FILE)
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
@@ -150,6 +156,7 @@ class ServicesPlugin:
                 f"test services started in session {SESSION_ID} ({timings}; "
                 f"ready in {ready_in:.2f}s):"
             )
+            reporter.write_line(f"  engine: {engine().describe()}")
             for line in self._endpoints.describe():
                 reporter.write_line(f"  {line}")
             reporter.flush()  # shown now, even when stdout is a pipe and tests take a while
@@ -185,7 +192,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
     if config.getoption("clean_reused_containers"):
-        removed = remove_project_containers()
+        try:
+            removed = remove_project_containers(engine().docker)
+        except EngineUnreachableError as error:
+            print(f"tc-service: {error}")
+            return 1
         print(f"removed {removed} reused test container(s)")
         return 0
     if reuse_requested(config.getoption("reuse_containers")):

@@ -75,12 +75,11 @@ def labelled(container: DockerContainer, service: str) -> DockerContainer:
     return container.with_kwargs(labels=labels)
 
 
-def adopt_or_replace(container: DockerContainer, service: str) -> bool:
+def adopt_or_replace(container: DockerContainer, service: str, client: docker.DockerClient) -> bool:
     """Attach `container` to a running one of the same configuration (True), or remove the
     project's containers of that service whose configuration differs (False). A running one
     of the same configuration is never removed: another run may be using it."""
     wanted = config_hash(container)
-    client = docker.from_env()
     existing = client.containers.list(
         all=True,
         filters={"label": [f"{PROJECT_LABEL}={project_key()}", f"{SERVICE_LABEL}={service}"]},
@@ -96,8 +95,7 @@ def adopt_or_replace(container: DockerContainer, service: str) -> bool:
     return adopted
 
 
-def remove_project_containers() -> int:
-    client = docker.from_env()
+def remove_project_containers(client: docker.DockerClient) -> int:
     containers = client.containers.list(
         all=True, filters={"label": f"{PROJECT_LABEL}={project_key()}"}
     )
