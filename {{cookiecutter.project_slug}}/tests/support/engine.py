@@ -92,7 +92,7 @@ def connect() -> Engine:
         # One round trip (0.45 s on Podman 4.3): /version names the engine and the API version
         # to speak, which a client otherwise asks for again when it is made.
         unversioned = DockerClient(version=docker.constants.MINIMUM_DOCKER_API_VERSION)
-        version: dict[str, Any] = unversioned.client.api.version(api_version=False)
+        version = ask_version(unversioned)
         client = DockerClient(version=version["ApiVersion"])
     except docker.errors.DockerException as error:
         where = url if get_docker_host() else f"{url} (DOCKER_HOST is not set)"
@@ -110,6 +110,19 @@ def connect() -> Engine:
         socket_path = getattr(adapter, "socket_path", None) or "/var/run/docker.sock"
         testcontainers_config.ryuk_docker_socket = socket_path
     return Engine(client=client, name=name, url=url, mode=mode, mode_reason=reason)
+
+
+def ask_version(client: DockerClient) -> dict[str, Any]:
+    """The engine's /version answer. A client made with a version has not talked to the
+    engine yet, so a refused connection surfaces here, as an error of requests (an
+    OSError); it is reported as docker-py reports it when it asks for the version itself."""
+    try:
+        answer: dict[str, Any] = client.client.api.version(api_version=False)
+    except OSError as error:
+        raise docker.errors.DockerException(
+            f"Error while fetching server API version: {error}"
+        ) from error
+    return answer
 
 
 def engine_name(version: dict[str, Any]) -> str:

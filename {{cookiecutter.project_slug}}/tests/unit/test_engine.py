@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+import docker.errors
 import pytest
 from testcontainers.core.config import ConnectionMode, testcontainers_config
 from testcontainers.core.docker_client import DockerClient
@@ -116,3 +117,13 @@ def test_outside_a_container_the_engines_host(monkeypatch: pytest.MonkeyPatch) -
 )
 def test_the_engine_is_named_by_its_version(version: dict[str, Any], name: str) -> None:
     assert engine.engine_name(version).startswith(name)
+
+
+def test_an_engine_that_refuses_is_named_by_its_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:9")  # the discard port: nothing listens
+
+    with pytest.raises(engine.EngineUnreachableError) as raised:
+        engine.connect()
+
+    assert raised.value.where == "tcp://127.0.0.1:9"
+    assert isinstance(raised.value.__cause__, docker.errors.DockerException)
