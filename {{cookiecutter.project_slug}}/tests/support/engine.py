@@ -87,7 +87,8 @@ def engine() -> Engine:
 
 
 def connect() -> Engine:
-    url = get_docker_host() or DEFAULT_SOCKET
+    configured = get_docker_host()
+    url = configured or DEFAULT_SOCKET
     try:
         # One round trip (0.45 s on Podman 4.3): /version names the engine and the API version
         # to speak, which a client otherwise asks for again when it is made.
@@ -95,11 +96,11 @@ def connect() -> Engine:
         version = ask_version(unversioned)
         client = DockerClient(version=version["ApiVersion"])
     except docker.errors.DockerException as error:
-        where = url if get_docker_host() else f"{url} (DOCKER_HOST is not set)"
+        where = url if configured else f"{url} (DOCKER_HOST is not set)"
         raise EngineUnreachableError(where, error) from error
     name = engine_name(version)
     mode, reason = choose_connection_mode(client, is_podman="podman" in name.lower())
-    if mode is ConnectionMode.docker_host and not get_docker_host():
+    if mode is ConnectionMode.docker_host and not configured:
         # Otherwise Testcontainers still makes each container join the network of the
         # container this process runs in (`host`, in a host-network job container).
         os.environ["DOCKER_HOST"] = url
