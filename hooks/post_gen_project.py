@@ -45,6 +45,8 @@ FEATURES = {
             "src/{package}/integrations/kafka",
             "tests/support/services/kafka.py",
             "tests/integration/test_events.py",
+            "tests/unit/test_event_recovery.py",
+            "tests/integration/test_worker_faults.py",
             "migrations/versions/*_create_user_events.py",
             "migrations/versions/*_create_outbox_events.py",
         ),

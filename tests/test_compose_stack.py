@@ -1,12 +1,18 @@
 """The generated README's first command on a fresh bake: `docker compose up --build` (needs
-Docker with the compose and buildx plugins)."""
+Docker with the compose and buildx plugins); then the stack under load and faults, black-box:
+the app as its image runs, the worker, real containers."""
 
 from __future__ import annotations
 
 import json
+import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
+from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import docker
@@ -41,36 +47,153 @@ def left_behind(project_name: str) -> list[str]:
     return containers + volumes + networks
 
 
-def test_a_fresh_bake_runs_its_compose_stack(tmp_path: Path) -> None:
+@dataclass(frozen=True)
+class Answer:
+    started: float
+    ended: float
+    status: int
+    problem_type: str | None
+    retry_after: str | None
+
+
+def post_user(email: str) -> Answer:
+    started = time.monotonic()
+    sent = urllib.request.Request(
+        APP + "/users",
+        data=json.dumps({"email": email, "full_name": "Load"}).encode(),
+        method="POST",
+        headers={"content-type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(sent, timeout=30) as response:
+            return Answer(started, time.monotonic(), response.status, None, None)
+    except urllib.error.HTTPError as error:
+        is_problem = error.headers.get_content_type() == "application/problem+json"
+        problem = json.loads(error.read()) if is_problem else {}
+        retry_after = error.headers.get("Retry-After")
+        return Answer(started, time.monotonic(), error.code, problem.get("type"), retry_after)
+
+
+class Load:
+    """POST /users at a steady rate from `concurrency` client threads until stopped."""
+
+    def __init__(self, per_second: float, concurrency: int) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=concurrency)
+        self.answers: list[Future[Answer]] = []
+        self.per_second = per_second
+        self.running = threading.Event()
+        self.thread = threading.Thread(target=self._submit, daemon=True)
+
+    def __enter__(self) -> Load:
+        self.running.set()
+        self.thread.start()
+        return self
+
+    def _submit(self) -> None:
+        while self.running.is_set():
+            email = f"load-{uuid.uuid4().hex}@example.com"
+            self.answers.append(self.pool.submit(post_user, email))
+            time.sleep(1 / self.per_second)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.running.clear()
+        self.thread.join()
+        self.pool.shutdown(wait=True)
+
+
+def test_a_fresh_bake_runs_its_compose_stack_and_holds_under_load_and_faults(
+    tmp_path: Path,
+) -> None:
     project = bake(tmp_path)  # with the uv.lock the post-gen hook created
     services = yaml.safe_load((project / "compose.yaml").read_text())["services"]
-    if is_stand_in(services["kafka"]["image"]):
+    stand_in_broker = is_stand_in(services["kafka"]["image"])
+    if stand_in_broker:
         override = {"services": {"app": NO_IDEMPOTENCE, "worker": NO_IDEMPOTENCE}}
         (project / "compose.override.yaml").write_text(yaml.safe_dump(override))
     name = f"tcstack-{uuid.uuid4().hex[:8]}"
     compose = ("docker", "compose", "--project-name", name)
+
+    def sql(query: str) -> str:
+        ran = run(
+            project,
+            *compose,
+            "exec", "-T", "postgres",
+            "psql", "-U", "postgres", "-d", "acme_users", "-tAc", query,
+        )  # fmt: skip
+        return ran.stdout.strip() if ran.returncode == 0 else ""
+
+    def all_recorded(within: float) -> tuple[int, int, int]:
+        """Users, users with a recorded event, recorded events: once the worker has caught up."""
+        deadline = time.monotonic() + within
+        while True:
+            counts = sql(
+                "SELECT (SELECT count(*) FROM users), (SELECT count(DISTINCT user_id) FROM"
+                " user_events), (SELECT count(*) FROM user_events)"
+            )
+            users, with_event, events = (
+                [int(n) for n in counts.split("|")] if counts else [0, -1, 0]
+            )
+            if users == with_event or time.monotonic() > deadline:
+                return users, with_event, events
+            time.sleep(1)
+
     try:
         up = run(project, *compose, "up", "--build", "--wait", "--wait-timeout", "240")
         assert up.returncode == 0, up.stdout + up.stderr
-
         assert request("GET", "/health/ready")[0] == 200
-        status, user = request("POST", "/users", {"email": "ada@example.com", "full_name": "Ada"})
-        assert status == 201
-        assert isinstance(user, dict)
-        count = "SELECT count(*) FROM user_events WHERE user_id = {}".format(int(user["id"]))
-        deadline = time.monotonic() + 60
-        while True:
-            recorded = run(
-                project,
-                *compose,
-                "exec", "-T", "postgres",
-                "psql", "-U", "postgres", "-d", "acme_users", "-tAc", count,
-            )  # fmt: skip
-            if recorded.stdout.strip() == "1":
-                break
-            assert time.monotonic() < deadline, f"the worker recorded nothing: {recorded}"
-            time.sleep(1)
+        assert request("POST", "/users", {"email": "ada@example.com", "full_name": "Ada"})[0] == 201
+        assert all_recorded(within=60)[:2] == (1, 1)  # the worker recorded the event
+
+        # Load at concurrency 32; the broker paused for 30 s; PostgreSQL restarted meanwhile.
+        with Load(per_second=8, concurrency=32) as load:
+            time.sleep(3)
+            assert run(project, *compose, "pause", "kafka").returncode == 0
+            time.sleep(5)
+            outage_began = time.monotonic()
+            assert run(project, *compose, "restart", "postgres").returncode == 0
+            while sql("SELECT 1") != "1":
+                time.sleep(0.2)
+            outage_ended = time.monotonic()
+            time.sleep(25 - (outage_ended - outage_began))
+            assert run(project, *compose, "unpause", "kafka").returncode == 0
+            time.sleep(10)
+        answers = [future.result() for future in load.answers]
+        users, with_event, events = all_recorded(within=90)
+
+        # Then the broker restarts, with the load stopped; the next users' events arrive.
+        assert run(project, *compose, "restart", "kafka").returncode == 0
+        after_restart = [post_user(f"after-{n}@example.com") for n in range(5)]
+        assert [answer.status for answer in after_restart] == [201] * 5
+        users_at_end, with_event_at_end, events_at_end = all_recorded(within=90)
+        inspected = {
+            service: json.loads(run(project, *compose, "ps", "--format", "json", service).stdout)
+            for service in ("app", "worker")
+        }
+        restarts = {
+            service: docker.from_env().containers.get(found["ID"]).attrs["RestartCount"]
+            for service, found in inspected.items()
+        }
     finally:
         down = run(project, *compose, "down", "--volumes", "--rmi", "local")
+
+    statuses = Counter(answer.status for answer in answers)
+    print(  # the figures of the run, for the record
+        f"requests {len(answers)}, statuses {dict(statuses)}; users {users}: events recorded"
+        f" {events}, lost {users - with_event}, duplicated {events - with_event}; after the"
+        f" broker's restart: users {users_at_end}, events {events_at_end}; restarts {restarts}"
+    )
+    assert statuses[201] > 300
+    failed = [answer for answer in answers if answer.status != 201]
+    for answer in failed:  # a 503 to retry, and only while the database was down
+        assert (answer.status, answer.problem_type, answer.retry_after) == (
+            503,
+            "/problems/database-unavailable",
+            "5",
+        ), answer
+        assert answer.ended >= outage_began, answer
+        assert answer.started <= outage_ended + 2, answer
+    assert (users, with_event, events) == (users, users, users)  # none lost, none twice
+    assert (with_event_at_end, events_at_end) == (users_at_end, users_at_end)
+    assert restarts == {"app": 0, "worker": 0}
     assert down.returncode == 0, down.stderr
     assert left_behind(name) == []

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 PACKAGE = __name__.partition(".")[0]
 PLACEHOLDER_PASSWORDS = frozenset({"", "changeme", "change-me", "password", "postgres", "secret"})
@@ -32,7 +33,10 @@ LogLevel = Annotated[
 
 
 def env_settings(prefix: str) -> SettingsConfigDict:
-    return SettingsConfigDict(env_prefix=prefix, env_file=".env", extra="ignore")
+    # An invalid value is named in the error, never shown: it may be a secret.
+    return SettingsConfigDict(
+        env_prefix=prefix, env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
 
 def redacted(url: SecretStr) -> str:
@@ -46,13 +50,21 @@ class DatabaseSettings(BaseSettings):
     # A secret: it holds the password, and repr(), str() and model_dump() show only stars.
     url: SecretStr = SecretStr(f"postgresql+psycopg://postgres:postgres@localhost:5432/{PACKAGE}")
     pool_size: int = Field(default=5, ge=1)
+    max_overflow: int = Field(default=10, ge=0)  # connections over pool_size, closed when idle
+    # How long a request waits for a connection of the pool before it is a 503.
+    pool_timeout_seconds: float = Field(default=10, gt=0)
+    connect_timeout_seconds: int = Field(default=5, ge=1)
     echo: bool = False
 
     @field_validator("url")
     @classmethod
     def use_psycopg_driver(cls, url: SecretStr) -> SecretStr:
         """Accept the `postgresql://` / `postgres://` URLs platforms hand out."""
-        parsed = make_url(url.get_secret_value())
+        try:
+            parsed = make_url(url.get_secret_value())
+        except (ArgumentError, ValueError):  # the message may quote the URL, password included
+            shape = "postgresql://user:password@host:port/database"
+            raise ValueError(f"DATABASE_URL is not a URL of the form {shape}") from None
         if parsed.drivername in ("postgres", "postgresql", "postgresql+psycopg2"):
             parsed = parsed.set(drivername="postgresql+psycopg")
         if parsed.drivername != "postgresql+psycopg":
@@ -80,6 +92,8 @@ class Settings(BaseSettings):
     api_version: str | None = None
     api_description: str | None = None
     health_check_timeout_seconds: float = Field(default=2.0, gt=0)
+    # Larger bodies are refused (413) before they are read.
+    max_request_body_bytes: int = Field(default=1024 * 1024, gt=0)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     # Integration settings given explicitly (tests do); any integration not listed here
     # reads its own from the environment.

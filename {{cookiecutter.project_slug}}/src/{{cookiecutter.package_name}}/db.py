@@ -7,6 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -15,7 +17,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 
-from {{ cookiecutter.package_name }}.config import DatabaseSettings
+from {{ cookiecutter.package_name }}.config import Environment, Settings
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -30,18 +32,61 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def create_engine(settings: DatabaseSettings) -> AsyncEngine:
+def create_engine(settings: Settings) -> AsyncEngine:
+    """The engine requests (or the worker) use. Outside development, errors and logs show
+    no SQL parameters: they hold users' data."""
+    database = settings.database
     return create_async_engine(
-        settings.url.get_secret_value(),
-        pool_size=settings.pool_size,
+        database.url.get_secret_value(),
+        pool_size=database.pool_size,
+        max_overflow=database.max_overflow,
+        pool_timeout=database.pool_timeout_seconds,
         pool_pre_ping=True,
-        echo=settings.echo,
+        echo=database.echo,
+        hide_parameters=settings.environment != Environment.DEVELOPMENT,
+        connect_args={"connect_timeout": database.connect_timeout_seconds},
+    )
+
+
+def create_health_engine(settings: Settings) -> AsyncEngine:
+    """One connection of readiness's own: the check measures the database, never a wait
+    behind the requests for the requests' pool."""
+    database = settings.database
+    return create_async_engine(
+        database.url.get_secret_value(),
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=settings.health_check_timeout_seconds,
+        pool_recycle=300,
+        hide_parameters=True,
+        connect_args={"connect_timeout": database.connect_timeout_seconds},
     )
 
 
 async def ping_database(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         await connection.execute(text("SELECT 1"))
+
+
+# SQLSTATE classes of a server that cannot serve: connection exception, insufficient
+# resources (too many connections), operator intervention (shutting down, starting up).
+UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether `error` says the database cannot serve now (down, restarting, out of
+    connections, or every connection of the pool busy), rather than anything about the query:
+    worth a retry later, not a bug."""
+    if isinstance(error, PoolTimeoutError):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate is None:  # no answer from the server at all (refused, reset, timed out)
+        return isinstance(error, OperationalError | InterfaceError)
+    return str(sqlstate)[:2] in UNAVAILABLE_SQLSTATE_CLASSES
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -58,6 +103,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
+    request.app.state.database_outage.ended()  # problems.py counts the failures
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

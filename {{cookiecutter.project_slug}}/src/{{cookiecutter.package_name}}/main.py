@@ -21,10 +21,12 @@ from {{ cookiecutter.package_name }}.config import (
 )
 from {{ cookiecutter.package_name }}.db import (
     create_engine,
+    create_health_engine,
     create_session_factory,
     ping_database,
 )
 from {{ cookiecutter.package_name }}.integrations import installed_integrations
+from {{ cookiecutter.package_name }}.limits import install_body_limit
 from {{ cookiecutter.package_name }}.logs import configure_logging
 from {{ cookiecutter.package_name }}.problems import (
     as_problem_documents,
@@ -47,11 +49,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redacted(settings.database.url),
     )
     async with AsyncExitStack() as opened:  # closes what was opened, also when a later step fails
-        engine = create_engine(settings.database)
+        engine = create_engine(settings)
         opened.push_async_callback(engine.dispose)
         app.state.session_factory = create_session_factory(engine)
+        health_engine = create_health_engine(settings)
+        opened.push_async_callback(health_engine.dispose)
         dependencies = {
-            "postgres": health.Dependency(partial(ping_database, engine), required=True)
+            "postgres": health.Dependency(partial(ping_database, health_engine), required=True)
         }
         for integration in installed_integrations():
             check = await opened.enter_async_context(integration.lifespan(app, settings))
@@ -99,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses=problem_responses(500),  # any route may fail on our side
     )
     app.state.settings = settings
+    install_body_limit(app, settings.max_request_body_bytes)
     install_problems(app)
     app.include_router(health.router)
     app.include_router(users_router)

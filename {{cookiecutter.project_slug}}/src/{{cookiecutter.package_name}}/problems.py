@@ -3,14 +3,17 @@ stable `type` per kind of error, the offending fields in `errors` where there ar
 the request's id, which its log lines carry too.
 
 Routes raise a `ProblemError` subclass; HTTP errors without one (an unknown path, a wrong
-method) are `about:blank` problems; validation errors are `validation-error` problems; any
-other exception is logged with its traceback and answered as an `internal-error` problem
-that says nothing of it.
+method) are `about:blank` problems; validation errors are `validation-error` problems (the
+first MAX_LISTED_ERRORS of them, and how many there were); a body over the limit is a 413
+`request-too-large` answered before it is read; a database that cannot serve is a 503
+`database-unavailable` with `Retry-After`, logged once per outage; any other exception is
+logged with its traceback and answered as an `internal-error` problem that says nothing of it.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any, ClassVar
 
@@ -18,19 +21,27 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from {{ cookiecutter.package_name }}.db import database_unavailable
 from {{ cookiecutter.package_name }}.logs import (
     REQUEST_ID_HEADER,
     request_id,
     request_id_from,
 )
+from {{ cookiecutter.package_name }}.outages import Outage
 
 logger = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPES = "/problems/"  # + the kind: a stable identifier, relative to the API's base URL
+# A 422 lists this many errors at most (a body can hold thousands), and says how many.
+MAX_LISTED_ERRORS = 20
+# What a 503 asks clients to wait before they try again.
+RETRY_AFTER_SECONDS = 5
 
 
 class FieldError(BaseModel):
@@ -47,6 +58,10 @@ class Problem(BaseModel):
     instance: str | None = Field(default=None, description="The request's path.")
     request_id: str | None = Field(default=None, description="Its log lines carry it too.")
     errors: list[FieldError] = Field(default_factory=list)
+    error_count: int | None = Field(
+        default=None,
+        description=f"How many errors the request had: `errors` lists {MAX_LISTED_ERRORS} at most.",
+    )
 
 
 class ProblemError(Exception):
@@ -62,7 +77,9 @@ class ProblemError(Exception):
         self.errors = errors or []
 
 
-def problem_response(request: Request, problem: Problem, **headers: str) -> JSONResponse:
+def problem_response(
+    request: Request, problem: Problem, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     """`problem` about this request: its path and its id added."""
     about_request = {"instance": request.url.path, "request_id": request_id.get()}
     return JSONResponse(
@@ -93,7 +110,7 @@ async def http_error(request: Request, error: Exception) -> JSONResponse:
         status=error.status_code,
         detail=error.detail if error.detail != HTTPStatus(error.status_code).phrase else None,
     )
-    return problem_response(request, problem, **(error.headers or {}))
+    return problem_response(request, problem, error.headers)
 
 
 def field_error(error: dict[str, Any]) -> FieldError:
@@ -107,15 +124,40 @@ def field_error(error: dict[str, Any]) -> FieldError:
 
 async def validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
-    errors = [field_error(e) for e in error.errors()]
+    found = error.errors()
+    errors = [field_error(e) for e in found[:MAX_LISTED_ERRORS]]
+    detail = "; ".join(f"{e.field or e.location}: {e.message}" for e in errors)
+    if len(found) > len(errors):
+        detail += f" (and {len(found) - len(errors)} more)"
     problem = Problem(
         type=PROBLEM_TYPES + "validation-error",
         title="Invalid request",
         status=422,
-        detail="; ".join(f"{e.field or e.location}: {e.message}" for e in errors),
+        detail=detail,
         errors=errors,
+        error_count=len(found),
     )
     return problem_response(request, problem)
+
+
+DATABASE_UNAVAILABLE = Problem(
+    type=PROBLEM_TYPES + "database-unavailable",
+    title="Service Unavailable",
+    status=503,
+    detail="The database cannot serve this request now; try again later.",
+)
+
+
+async def database_error(request: Request, error: Exception) -> JSONResponse:
+    """A database that cannot serve is a 503 clients may retry, logged once per outage; any
+    other database error is a bug, for the 500 path."""
+    if not database_unavailable(error):
+        raise error
+    outage: Outage = request.app.state.database_outage
+    outage.failed(error)
+    return problem_response(
+        request, DATABASE_UNAVAILABLE, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+    )
 
 
 INTERNAL_ERROR = Problem(
@@ -165,10 +207,13 @@ class RequestContextMiddleware:
 
 
 def install_problems(app: FastAPI) -> None:
+    app.state.database_outage = Outage(logger, "the database", meanwhile="answering 503")
     app.add_middleware(RequestContextMiddleware)
     app.add_exception_handler(ProblemError, problem_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(DBAPIError, database_error)
+    app.add_exception_handler(PoolTimeoutError, database_error)
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -12,11 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from {{ cookiecutter.package_name }}.config import DatabaseSettings, Settings
 from {{ cookiecutter.package_name }}.db import create_engine, create_session_factory
-from {{ cookiecutter.package_name }}.integrations.kafka import (
-    KafkaSettings,
-    UserEvent,
-    create_producer,
-)
+from {{ cookiecutter.package_name }}.integrations.kafka import KafkaSettings, UserEvent
 from {{ cookiecutter.package_name }}.integrations.kafka.worker import (
     EventWorker,
     Stopped,
@@ -236,11 +232,10 @@ async def test_the_worker_dead_letters_nothing_while_the_database_is_unreachable
     record = ConsumerRecord(
         kafka_topic.name, 0, 0, 0, 0, b"1", value, None, 1, len(value), headers=()
     )
-    engine = create_engine(DatabaseSettings(url="postgresql://app:Xk39-unused@127.0.0.1:1/app"))
-    dead_letters = create_producer(kafka)
-    await dead_letters.start()
+    unreachable = DatabaseSettings(url="postgresql://app:Xk39-unused@127.0.0.1:1/app")
+    engine = create_engine(event_settings.model_copy(update={"database": unreachable}))
     stop = asyncio.Event()
-    worker = EventWorker(kafka, create_session_factory(engine), dead_letters, stop)
+    worker = EventWorker(kafka, create_session_factory(engine), stop)
     try:
         handling = asyncio.create_task(worker.handle(record))
         await asyncio.sleep(1.0)  # far more tries than worker_max_attempts at this backoff
@@ -249,7 +244,7 @@ async def test_the_worker_dead_letters_nothing_while_the_database_is_unreachable
         with pytest.raises(Stopped):
             await handling
     finally:
-        await dead_letters.stop()
+        await worker.close_dead_letters()
         await engine.dispose()
 
     await consume(dead_letter_topic, 0, then_none_for=0.5)

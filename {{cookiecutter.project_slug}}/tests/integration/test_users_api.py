@@ -127,6 +127,20 @@ async def test_an_id_no_user_can_have_is_422(
     assert (error["location"], error["field"]) == ("path", "user_id")
 
 
+@pytest.mark.parametrize("written", ["+{id}", "%20{id}", "{id}%20", "0{id}", "{id}_0", "{id}.0"])
+async def test_an_id_is_plain_decimal_digits(
+    client: AsyncClient, db_session: AsyncSession, written: str
+) -> None:
+    user = await create(UserFactory, db_session)
+    path = f"/users/{written.format(id=user.id)}"
+
+    response = await client.get(path)
+
+    assert response.status_code == 422, path
+    error = response.json()["errors"][0]
+    assert (error["location"], error["field"]) == ("path", "user_id")
+
+
 @pytest.mark.parametrize("field", ["email", "full_name"])
 async def test_patch_refuses_null_and_changes_nothing(
     client: AsyncClient, db_session: AsyncSession, field: str

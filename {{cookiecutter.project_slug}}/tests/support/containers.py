@@ -7,17 +7,20 @@ process) calls `start_services`; workers get the endpoints it wrote.
 from __future__ import annotations
 
 import contextlib
+import socket
 import tempfile
 import time
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import docker
 import docker.errors
+import testcontainers.core.labels
 from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import DockerContainer, Reaper
 from testcontainers.core.labels import SESSION_ID
@@ -28,6 +31,7 @@ from tests.support.reuse import adopt_or_replace, labelled
 from tests.support.services import TestService
 
 LOG_TAIL_LINES = 40
+FOR_ONE_TEST_LABEL = "tc-service.for-one-test"  # its value: the test's id
 ENGINE_HINT = (
     "start Docker or Podman, or point DOCKER_HOST at a running engine (README: Container "
     "engines); `pytest -m 'not integration'` runs the tests that need none"
@@ -112,6 +116,14 @@ def remove_reaper() -> None:
         Reaper.delete_instance()
     with contextlib.suppress(docker.errors.DockerException):
         engine().docker.containers.get(f"testcontainers-ryuk-{SESSION_ID}").remove(force=True)
+
+
+def free_port() -> int:
+    """A port of this host nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def pull_hint(image: str) -> str:
@@ -212,3 +224,27 @@ def container_log_tails(container_ids: dict[str, str]) -> dict[str, str]:
         }
     except docker.errors.DockerException as error:
         return {"docker": f"could not read the container logs: {error}"}
+
+
+@contextlib.contextmanager
+def container_for_one_test[C: DockerContainer](
+    container: C, session_id: str, test: str
+) -> Iterator[C]:
+    """Start `container` from a worker, for one test that disturbs it (a fault test pauses or
+    restarts it: the run's own containers serve every test and worker), and stop it after.
+
+    It joins the run's Testcontainers session, so the run's one Ryuk reaps it if the run is
+    killed, and the worker starts no Ryuk of its own: Testcontainers labels what it starts
+    with the session id of the process, which it keeps in a module global.
+    """
+    container.with_kwargs(labels={FOR_ONE_TEST_LABEL: test})
+    ensure_image(engine().docker, container.image)
+    ryuk_disabled = testcontainers_config.ryuk_disabled
+    testcontainers_config.ryuk_disabled = True
+    try:
+        with mock.patch.object(testcontainers.core.labels, "SESSION_ID", session_id):
+            container.start()
+        yield container
+    finally:
+        testcontainers_config.ryuk_disabled = ryuk_disabled
+        stop_quietly([container])

@@ -1,13 +1,14 @@
-"""The app as production runs it: uvicorn in a process of its own, configured only through
-its environment (as the Dockerfile's command, without building the image), beside the run's
-services. Everything it writes is kept, for the tests of its logs to read.
+"""The project's processes as production runs them, configured only through their
+environment, beside the run's services: the app (uvicorn, the Dockerfile's command, without
+building the image) and any `python -m` entry point (the worker, say). Everything a process
+writes is kept, for tests of its logs and of how it stops.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import socket
+import signal
 import subprocess
 import sys
 import threading
@@ -22,6 +23,7 @@ import pytest
 
 from {{ cookiecutter.package_name }}.config import PACKAGE
 
+from tests.support.containers import free_port
 from tests.support.endpoints import ServiceEndpoints
 from tests.support.services import app_environments
 from tests.support.services.postgres import PostgresEndpoint, cloned_database
@@ -36,21 +38,74 @@ class AppNotServingError(RuntimeError):
 
 
 @dataclass
-class ServedApp:
-    url: str
+class Process:
+    """A process of the project's own (the app, the worker) and everything it wrote so far."""
+
+    popen: subprocess.Popen[str]
     environment: dict[str, str]  # all it was given
-    output: list[str] = field(default_factory=list)  # its lines so far, stdout and stderr
+    output: list[str] = field(default_factory=list)  # its lines, stdout and stderr
 
     def log_records(self) -> list[dict[str, Any]]:
         """Its log lines so far, each a JSON object (production's format)."""
         return [json.loads(line) for line in list(self.output) if line.startswith("{")]
 
+    def wait_for_line(self, containing: str, timeout: float = START_TIMEOUT_SECONDS) -> str:
+        """The first line holding `containing`; fails with its last lines if none comes."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if found := next((line for line in list(self.output) if containing in line), None):
+                return found
+            if self.popen.poll() is not None:
+                break
+            time.sleep(0.05)
+        tail = "".join(self.output[-LOG_TAIL_LINES:])
+        raise AssertionError(f"no line with {containing!r} (exit: {self.popen.poll()}):\n{tail}")
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    def stop(self, signal_number: int = signal.SIGTERM) -> tuple[int, float]:
+        """Send `signal_number`; the exit code and the seconds the process took to exit
+        (killed after STOP_TIMEOUT_SECONDS: then the code is the kill's)."""
+        started = time.monotonic()
+        self.popen.send_signal(signal_number)
+        try:
+            code = self.popen.wait(STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            code = self.popen.wait()
+        return code, time.monotonic() - started
+
+
+@dataclass
+class ServedApp(Process):
+    url: str = ""
+
+
+@contextmanager
+def process_of_the_project(
+    module_and_args: list[str], environment: dict[str, str]
+) -> Iterator[Process]:
+    """`python -m <module_and_args>` with `environment` over this one, until exit."""
+    popen = subprocess.Popen(
+        [sys.executable, "-m", *module_and_args],
+        env=os.environ | environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    process = Process(popen, environment)
+    reader = threading.Thread(target=keep_output, args=(process,), daemon=True)
+    reader.start()
+    try:
+        yield process
+    finally:
+        if popen.poll() is None:
+            process.stop()
+        reader.join(STOP_TIMEOUT_SECONDS)
+
+
+def keep_output(process: Process) -> None:
+    assert process.popen.stdout is not None
+    for line in process.popen.stdout:
+        process.output.append(line)
 
 
 def becomes_live(url: str, running: Callable[[], bool], timeout: float) -> bool:
@@ -76,37 +131,14 @@ def served_app_process(
     for_services = app_environments(services, on_network=False).values()
     variables = {key: value for env in for_services for key, value in env.items()}
     port = free_port()
-    app_command = ["uvicorn", f"{PACKAGE}.main:create_app", "--factory"]  # the Dockerfile's
-    process = subprocess.Popen(
-        [sys.executable, "-m", *app_command, "--host", "127.0.0.1", "--port", str(port)],
-        env=os.environ | variables | environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    app = ServedApp(f"http://127.0.0.1:{port}", variables | environment)
-    stdout = process.stdout
-
-    def keep_output() -> None:
-        for line in stdout:
-            app.output.append(line)
-
-    reader = threading.Thread(target=keep_output, daemon=True)
-    reader.start()
-    try:
-        if not becomes_live(app.url, lambda: process.poll() is None, START_TIMEOUT_SECONDS):
+    command = [f"{PACKAGE}.serve", "--host", "127.0.0.1", "--port", str(port)]  # as the image
+    with process_of_the_project(command, variables | environment) as process:
+        url = f"http://127.0.0.1:{port}"
+        app = ServedApp(process.popen, process.environment, process.output, url)
+        if not becomes_live(app.url, lambda: process.popen.poll() is None, START_TIMEOUT_SECONDS):
             tail = "".join(app.output[-LOG_TAIL_LINES:])
             raise AppNotServingError(f"the app did not serve {app.url}/health/live:\n{tail}")
         yield app
-    finally:
-        process.terminate()
-        try:
-            process.wait(STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        reader.join(STOP_TIMEOUT_SECONDS)
 
 
 @pytest.fixture(scope="session")

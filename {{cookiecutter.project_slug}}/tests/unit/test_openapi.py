@@ -43,6 +43,18 @@ def test_every_route_taking_json_documents_the_problem_of_a_body_that_is_not() -
             assert "400" in operation["responses"], operation["operationId"]
 
 
+def test_every_route_taking_a_body_documents_the_problem_of_one_too_large() -> None:
+    for operation in operations(create_app().openapi()):
+        if operation.get("requestBody"):
+            assert "413" in operation["responses"], operation["operationId"]
+
+
+def test_every_route_of_the_users_documents_the_database_being_unavailable() -> None:
+    for operation in operations(create_app().openapi()):
+        if "users" in operation.get("tags", []):
+            assert "503" in operation["responses"], operation["operationId"]
+
+
 def test_title_version_and_description_come_from_the_settings() -> None:
     default = create_app().openapi()["info"]
     given = create_app(

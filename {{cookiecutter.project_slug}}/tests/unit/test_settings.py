@@ -1,7 +1,13 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
 from {{ cookiecutter.package_name }}.config import (
+    PACKAGE,
     DatabaseSettings,
     Environment,
     LogFormat,
@@ -28,6 +34,25 @@ def test_database_url_is_normalised_to_psycopg(given: str) -> None:
 def test_non_postgres_database_url_is_refused() -> None:
     with pytest.raises(ValidationError, match="must be a PostgreSQL URL"):
         DatabaseSettings(url="mysql://app:s3cret@db/app")
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "mysql://app:Sup3r-s3cret@db/app",
+        "postgresql://app:Sup3r-s3cret@db:not-a-port/app",
+        "Sup3r-s3cret",
+    ],
+)
+def test_a_bad_database_url_is_named_and_never_shown(
+    monkeypatch: pytest.MonkeyPatch, given: str
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", given)
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+
+    assert "DATABASE_URL" in str(refused.value)
+    assert "Sup3r-s3cret" not in str(refused.value)  # what a traceback prints
 
 
 def test_database_url_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -79,3 +104,27 @@ def test_logs_are_json_in_production_unless_told_otherwise(
     settings = Settings(environment=environment, log_format=log_format, database=database)
 
     assert settings.effective_log_format == expected
+
+
+ENTRY_POINTS = {
+    "the app": ["-m", f"{PACKAGE}.serve", "--port", "0"],
+    "alembic": ["-m", "alembic", "upgrade", "head"],
+}
+
+
+@pytest.mark.parametrize("entry_point", ENTRY_POINTS)
+def test_an_entry_point_refuses_a_bad_database_url_without_showing_it(entry_point: str) -> None:
+    bad = {"DATABASE_URL": "mysql://app:Sup3r-s3cret@db/app"}
+    ran = subprocess.run(
+        [sys.executable, *ENTRY_POINTS[entry_point]],
+        cwd=Path(__file__).resolve().parents[2],
+        env=os.environ | bad,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert ran.returncode != 0
+    assert "DATABASE_URL must be a PostgreSQL URL" in ran.stderr
+    assert "Sup3r-s3cret" not in ran.stdout + ran.stderr

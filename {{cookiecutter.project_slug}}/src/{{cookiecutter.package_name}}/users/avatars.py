@@ -63,7 +63,7 @@ async def read_limited(request: Request, limit: int) -> bytes:
 @router.put(
     "",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(404, 413, 415, 422),
+    responses=problem_responses(404, 413, 415, 422, 503),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -85,7 +85,7 @@ async def put_avatar(user: ValidUserDep, request: Request, store: ObjectStoreDep
     response_class=StreamingResponse,
     responses={
         200: {"content": dict.fromkeys(AVATAR_TYPES, BINARY)},
-        **problem_responses(404, 422),
+        **problem_responses(404, 422, 503),
     },
 )
 async def get_avatar(user: ValidUserDep, store: ObjectStoreDep) -> StreamingResponse:
@@ -99,7 +99,9 @@ async def get_avatar(user: ValidUserDep, store: ObjectStoreDep) -> StreamingResp
     )
 
 
-@router.delete("", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(404, 422))
+@router.delete(
+    "", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(404, 422, 503)
+)
 async def delete_avatar(user: ValidUserDep, store: ObjectStoreDep) -> Response:
     await store.delete(avatar_key(user.id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, status
 from fastapi.exceptions import RequestValidationError
+from pydantic import BeforeValidator
 
 from {{ cookiecutter.package_name }}.cache import CacheDep
 from {{ cookiecutter.package_name }}.db import SessionDep
@@ -31,8 +33,20 @@ from {{ cookiecutter.package_name }}.users.schemas import (
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/users", tags=["users"])
 
+
+def decimal_digits(value: object) -> object:
+    """Ids in paths are written one way: `+1`, ` 1`, `1_0` and `01` are not user 1."""
+    if isinstance(value, str) and not re.fullmatch(r"[1-9][0-9]{0,9}", value):
+        raise ValueError("must be a decimal integer without sign, spaces or leading zeros")
+    return value
+
+
 # Bounded by what the database holds: anything else is a 422, never a query that overflows.
-UserId = Annotated[int, Path(ge=1, le=MAX_USER_ID)]
+UserId = Annotated[
+    int,
+    Path(ge=1, le=MAX_USER_ID, description="Decimal digits, without sign or leading zeros."),
+    BeforeValidator(decimal_digits),
+]
 
 
 class UserNotFound(ProblemError):
@@ -70,7 +84,7 @@ ValidUserDep = Annotated[User, Depends(valid_user_id)]
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=UserPublic,
-    responses=problem_responses(400, 409, 422),
+    responses=problem_responses(400, 409, 413, 422, 503),
 )
 async def create_user(
     data: UserCreate,
@@ -87,7 +101,7 @@ async def create_user(
     return user
 
 
-@router.get("", response_model=UserPage, responses=problem_responses(422))
+@router.get("", response_model=UserPage, responses=problem_responses(422, 503))
 async def list_users(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
@@ -109,7 +123,7 @@ async def list_users(
     return UserPage(items=page, next_cursor=cursor_after(page[-1].id) if more else None)
 
 
-@router.get("/{user_id}", response_model=UserPublic, responses=problem_responses(404, 422))
+@router.get("/{user_id}", response_model=UserPublic, responses=problem_responses(404, 422, 503))
 async def read_user(
     user_id: UserId,
     session: SessionDep,
@@ -124,7 +138,9 @@ async def read_user(
 
 
 @router.patch(
-    "/{user_id}", response_model=UserPublic, responses=problem_responses(400, 404, 409, 422)
+    "/{user_id}",
+    response_model=UserPublic,
+    responses=problem_responses(400, 404, 409, 413, 422, 503),
 )
 async def update_user(
     data: UserUpdate,

@@ -9,7 +9,7 @@ import sys
 import tarfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any, Self
@@ -18,7 +18,7 @@ from unittest import IsolatedAsyncioTestCase
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from testcontainers.community.kafka import KafkaContainer
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.wait_strategies import LogMessageWaitStrategy
@@ -26,6 +26,7 @@ from testcontainers.core.wait_strategies import LogMessageWaitStrategy
 from {{ cookiecutter.package_name }}.integrations.kafka import KafkaSettings
 from {{ cookiecutter.package_name }}.integrations.kafka import worker as event_worker
 
+from tests.support.containers import container_for_one_test, free_port
 from tests.support.endpoints import ServiceEndpoints
 from tests.support.services import Endpoint, TestService, Worker
 
@@ -117,6 +118,13 @@ def network_port(container: KafkaTestContainer) -> int:
     return CONFLUENT_BROKER_PORT
 
 
+def client_port(container: KafkaTestContainer) -> int:
+    """The listener clients outside the broker's network bootstrap from."""
+    if isinstance(container, ApacheKafkaContainer):
+        return container.PORT
+    return container.port
+
+
 def kafka_container(image: str) -> KafkaTestContainer:
     """Confluent images keep testcontainers' own KRaft KafkaContainer; Apache ones use ours."""
     if image.rpartition(":")[0].endswith("cp-kafka"):
@@ -176,6 +184,22 @@ async def create_topic(
     finally:
         await admin.close()
     return topic
+
+
+async def ensure_topic(bootstrap_servers: str, name: str) -> None:
+    """Create topic `name` unless the broker has it, once the broker answers (after a restart:
+    a broker that keeps its topics in memory has forgotten them)."""
+
+    async def created_or_present() -> bool:
+        try:
+            await create_topic(bootstrap_servers, name=name)
+        except TopicAlreadyExistsError:
+            return True
+        except KafkaError:
+            return False
+        return True
+
+    await eventually(created_or_present, what=f"topic {name} on {bootstrap_servers}")
 
 
 async def produce(topic: KafkaTopic, value: bytes | None, *, key: bytes | None = None) -> None:
@@ -354,6 +378,18 @@ def app_settings(kafka: KafkaEndpoint, topic: KafkaTopic) -> KafkaSettings:
         dead_letter_topic=dead_letters_of(topic),
         enable_idempotence=kafka.idempotence,
     )
+
+
+@pytest.fixture
+def broker_for_this_test(
+    services: ServiceEndpoints, request: pytest.FixtureRequest
+) -> Iterator[KafkaTestContainer]:
+    """A broker of this test's own, for a test that pauses or restarts it. Its host port is
+    fixed, so the address it advertises still reaches it after a restart."""
+    container = kafka_container(services.services[SERVICE.name].image)
+    container.with_bind_ports(client_port(container), free_port())
+    with container_for_one_test(container, services.session_id, request.node.nodeid) as broker:
+        yield broker
 
 
 @pytest.fixture

@@ -48,7 +48,9 @@ from {{ cookiecutter.package_name }}.integrations.kafka.settings import (
     MAX_BACKOFF_SECONDS,
     KafkaSettings,
     create_producer,
+    stop_quietly,
 )
+from {{ cookiecutter.package_name }}.outages import Outage
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +101,7 @@ class OutboxRelay:
         self.settings = settings
         self.wake = asyncio.Event()
         self.stopping = False
+        self.stopped = asyncio.Event()
         self.producer: AIOKafkaProducer | None = None
         self.connecting = asyncio.Lock()
 
@@ -110,7 +113,7 @@ class OutboxRelay:
                 try:
                     await producer.start()
                 except BaseException:
-                    await producer.stop()
+                    await stop_quietly(producer)
                     raise
                 self.producer = producer
             return self.producer
@@ -164,21 +167,34 @@ class OutboxRelay:
             except Exception as error:
                 failure = error
                 break
-        results = await asyncio.gather(*acknowledgements, return_exceptions=True)
+        # Bounded: an acknowledgement can wait on metadata longer than a request lasts.
+        results = await asyncio.wait_for(
+            asyncio.gather(*acknowledgements, return_exceptions=True),
+            self.settings.send_timeout_seconds,
+        )
         for published, result in enumerate(results):
             if isinstance(result, Exception):
                 return published, result
         return len(results), failure
 
     async def run(self) -> None:
-        """Publish until stopped; while the broker or the database is down, retry with
-        backoff: the events wait in the outbox."""
-        failures = 0
+        """Publish until stopped. While the broker or the database is down, retry with capped
+        backoff (a commit does not wake the relay then) with a new producer each time: the
+        events wait in the outbox."""
+        outage = Outage(
+            logger,
+            "the outbox relay's broker or database (events wait in the outbox)",
+            first_wait=self.settings.outbox_poll_interval_seconds,
+            longest_wait=MAX_BACKOFF_SECONDS,
+        )
+        retry_in: float | None = None
         while not self.stopping:
             # First wait: most of an app's life nothing is pending, and a test's app lives
             # shorter than one poll interval.
-            delay = self.settings.outbox_poll_interval_seconds * 2**failures
-            await self.wait_for_work(min(delay, MAX_BACKOFF_SECONDS))
+            if retry_in is None:
+                await self.sleep(self.settings.outbox_poll_interval_seconds, woken_by_commits=True)
+            else:
+                await self.sleep(retry_in, woken_by_commits=False)
             if self.stopping:
                 return
             try:
@@ -188,31 +204,32 @@ class OutboxRelay:
                 ):
                     pass
             except Exception as error:  # the relay outlives any outage
-                if not failures:
-                    logger.warning(
-                        "outbox relay cannot publish, events wait in the outbox: %s: %s",
-                        type(error).__name__,
-                        error,
-                    )
-                failures += 1
-                continue
-            if failures:
-                logger.info("outbox relay publishing again")
-                failures = 0
+                retry_in = outage.failed(error)
+                await self.close_producer()
+            else:
+                retry_in = None
+                outage.ended()
 
-    async def wait_for_work(self, seconds: float) -> None:
+    async def sleep(self, seconds: float, *, woken_by_commits: bool) -> None:
+        """Wait `seconds`, less if the relay is stopped (or, `woken_by_commits`, woken)."""
+        event = self.wake if woken_by_commits else self.stopped
         with suppress(TimeoutError):
-            await asyncio.wait_for(self.wake.wait(), seconds)
+            await asyncio.wait_for(event.wait(), seconds)
         self.wake.clear()
+
+    async def close_producer(self) -> None:
+        if self.producer is not None:
+            producer, self.producer = self.producer, None
+            await stop_quietly(producer)
 
     async def stop(self, task: asyncio.Task[None]) -> None:
         """Let the batch under way finish (bounded), then close the producer."""
         self.stopping = True
+        self.stopped.set()
         self.wake.set()
         try:
             await asyncio.wait_for(task, self.settings.outbox_stop_timeout_seconds)
         except TimeoutError:
             pass  # cancelled by wait_for; its batch is rolled back and published again later
         finally:
-            if self.producer is not None:
-                await self.producer.stop()
+            await self.close_producer()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from aiokafka import AIOKafkaProducer
+import asyncio
+from contextlib import suppress
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pydantic import Field
 
 from {{ cookiecutter.package_name }}.config import (
@@ -14,6 +17,8 @@ from {{ cookiecutter.package_name }}.users.events import USER_CREATED
 
 # The longest wait between retries while the broker or the database is unreachable.
 MAX_BACKOFF_SECONDS = 30.0
+# How long closing a client may take (a producer flushes, a consumer leaves its group).
+CLOSE_TIMEOUT_SECONDS = 3.0
 
 
 class KafkaSettings(IntegrationSettings):
@@ -28,6 +33,9 @@ class KafkaSettings(IntegrationSettings):
     worker_retry_backoff_seconds: float = Field(default=0.5, ge=0)
     # Real brokers de-duplicate producer retries; turn off only for a broker without it.
     enable_idempotence: bool = True
+    # How long a publish waits for the broker's acknowledgement before it fails (and is
+    # retried): aiokafka's request timeout.
+    send_timeout_seconds: float = Field(default=40, gt=0)
     outbox_poll_interval_seconds: float = Field(default=0.5, gt=0)
     outbox_batch_size: int = Field(default=100, ge=1)
     outbox_retention_hours: float = Field(default=24, ge=0)
@@ -43,4 +51,11 @@ def create_producer(settings: KafkaSettings) -> AIOKafkaProducer:
         bootstrap_servers=settings.bootstrap_servers,
         acks="all",
         enable_idempotence=settings.enable_idempotence,
+        request_timeout_ms=int(settings.send_timeout_seconds * 1000),
     )
+
+
+async def stop_quietly(client: AIOKafkaProducer | AIOKafkaConsumer) -> None:
+    """Close a client that may be broken or waiting on an unreachable broker, in bounded time."""
+    with suppress(Exception):
+        await asyncio.wait_for(client.stop(), CLOSE_TIMEOUT_SECONDS)

@@ -4,9 +4,14 @@ Run: python -m <package>.integrations.kafka.worker
 
 A message that cannot be processed goes to the dead-letter topic with the error in its
 headers, and the worker moves on: at once when it is malformed (no retry can fix it), after
-`worker_max_attempts` tries with backoff when storing it fails. While the database is
-unreachable nothing is dead-lettered: the worker retries until it is back. Offsets are
-committed only after a message is stored or dead-lettered.
+`worker_max_attempts` tries with backoff when storing it fails. Offsets are committed only
+after a message is stored or dead-lettered, so none is skipped.
+
+The worker stops only when told (SIGTERM or SIGINT: within seconds whatever it is doing, exit
+code 0). Any error of the broker, the consumer group or the database is logged once per
+outage, waited out with capped backoff and recovered from: a commit the group refused (it
+rebalanced) leaves the records to be delivered again and recorded once, a client that failed
+is replaced, and while the database is unreachable nothing is dead-lettered.
 """
 
 from __future__ import annotations
@@ -14,32 +19,39 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack, suppress
-from functools import partial
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager, suppress
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import CommitFailedError, KafkaError
 from pydantic import ValidationError
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from {{ cookiecutter.package_name }}.config import Settings, get_settings
-from {{ cookiecutter.package_name }}.db import create_engine, create_session_factory
+from {{ cookiecutter.package_name }}.db import (
+    create_engine,
+    create_session_factory,
+    database_unavailable,
+)
 from {{ cookiecutter.package_name }}.integrations.kafka.inbox import record_user_event
 from {{ cookiecutter.package_name }}.integrations.kafka.settings import (
     MAX_BACKOFF_SECONDS,
     KafkaSettings,
     create_producer,
+    stop_quietly,
 )
 from {{ cookiecutter.package_name }}.logs import configure_logging
+from {{ cookiecutter.package_name }}.outages import Outage, backoff_seconds
 from {{ cookiecutter.package_name }}.users.events import UserCreated
 
 logger = logging.getLogger(__name__)
 
 type Record = ConsumerRecord[bytes, bytes]
-# The database being unreachable says nothing about the message: wait, never dead-letter.
-UNAVAILABLE_DATABASE = (OperationalError, InterfaceError)
+POLL_MILLISECONDS = 500
+# After SIGTERM, how long a step that does not watch for the stop (a query to a database
+# that stopped answering, say) may take before it is cancelled.
+STOP_GRACE_SECONDS = 5.0
+COMMIT_TIMEOUT_SECONDS = 3.0
 
 
 def create_consumer(settings: KafkaSettings) -> AIOKafkaConsumer:
@@ -56,26 +68,85 @@ class Stopped(Exception):
     """The worker was asked to stop while waiting."""
 
 
-async def wait_unless_stopped(stop: asyncio.Event, seconds: float) -> None:
-    """Wait `seconds` (at most MAX_BACKOFF_SECONDS); raise `Stopped` as soon as `stop` is set."""
-    with suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), min(seconds, MAX_BACKOFF_SECONDS))
-    if stop.is_set():
-        raise Stopped
-
-
 class EventWorker:
     def __init__(
         self,
         settings: KafkaSettings,
         session_factory: async_sessionmaker[AsyncSession],
-        dead_letters: AIOKafkaProducer,
         stop: asyncio.Event,
     ) -> None:
         self.settings = settings
         self.session_factory = session_factory
-        self.dead_letters = dead_letters
         self.stop = stop
+        first_wait = settings.worker_retry_backoff_seconds
+        self.broker = Outage(
+            logger, "Kafka", first_wait=first_wait, longest_wait=MAX_BACKOFF_SECONDS
+        )
+        self.database = Outage(
+            logger, "the database", first_wait=first_wait, longest_wait=MAX_BACKOFF_SECONDS
+        )
+        self.dead_letters: AIOKafkaProducer | None = None
+
+    async def run(self) -> None:
+        """Consume until stopped; after a broker error, wait and start a new consumer, which
+        rejoins the group and resumes from the last committed offsets."""
+        try:
+            while True:
+                try:
+                    async with self.consumer() as consumer:
+                        await self.consume(consumer)
+                except KafkaError as error:
+                    await self.pause(self.broker.failed(error))
+        except Stopped:
+            return
+        finally:
+            await self.close_dead_letters()
+
+    @asynccontextmanager
+    async def consumer(self) -> AsyncIterator[AIOKafkaConsumer]:
+        consumer = create_consumer(self.settings)
+        logger.info(
+            "joining consumer group %s for %s",
+            self.settings.worker_group_id,
+            self.settings.user_events_topic,
+        )
+        try:
+            await self.until_stopped(consumer.start())  # joins the group: may wait a while
+            self.broker.ended()
+            yield consumer
+        finally:
+            await stop_quietly(consumer)
+
+    async def consume(self, consumer: AIOKafkaConsumer) -> None:
+        while True:
+            batches = await self.until_stopped(consumer.getmany(timeout_ms=POLL_MILLISECONDS))
+            handled: dict[TopicPartition, int] = {}
+            try:
+                for partition, records in batches.items():
+                    for record in records:
+                        await self.handle(record)
+                        handled[partition] = record.offset + 1
+            finally:  # on a stop too: what was handled is not handled again
+                await self.commit(consumer, handled)
+
+    async def commit(self, consumer: AIOKafkaConsumer, handled: dict[TopicPartition, int]) -> None:
+        """Commit the offsets of the partitions still ours, once, in bounded time. A commit
+        that fails (the group rebalanced, the broker is away) is not retried: the next one
+        covers these offsets too, and what is delivered again meanwhile is recorded once."""
+        offsets = {tp: handled[tp] for tp in consumer.assignment() if tp in handled}
+        if not offsets:
+            return
+        try:
+            await asyncio.wait_for(consumer.commit(offsets), COMMIT_TIMEOUT_SECONDS)
+        except CommitFailedError:
+            logger.warning(
+                "the consumer group rebalanced before the commit; the uncommitted records "
+                "will be delivered again (and recorded once)"
+            )
+        except (KafkaError, TimeoutError) as error:
+            self.broker.failed(error)
+        else:
+            self.broker.ended()
 
     async def handle(self, record: Record) -> None:
         """Store the record's event, or dead-letter the record; raises `Stopped` only."""
@@ -84,29 +155,35 @@ class EventWorker:
         except ValidationError as error:
             await self.dead_letter(record, error, attempts=1)
             return
-        attempt = outage_waits = 1
+        attempt = 1
         while True:
             try:
                 async with self.session_factory() as session, session.begin():
                     stored = await record_user_event(session=session, event=event)
-            except UNAVAILABLE_DATABASE as error:
-                logger.warning("database unavailable, retrying: %s", type(error).__name__)
-                await self.pause(self.settings.worker_retry_backoff_seconds * 2**outage_waits)
-                outage_waits += 1
-            except Exception as error:  # whatever storing it raised: retried, then dead-lettered
+            except Exception as error:
+                if database_unavailable(error):  # says nothing about the message: wait
+                    await self.pause(self.database.failed(error))
+                    continue
                 if attempt >= self.settings.worker_max_attempts:
                     await self.dead_letter(record, error, attempts=attempt)
                     return
                 logger.warning("event %s failed (attempt %d): %s", event.event_id, attempt, error)
-                await self.pause(self.settings.worker_retry_backoff_seconds * 2 ** (attempt - 1))
+                await self.pause(
+                    backoff_seconds(
+                        self.settings.worker_retry_backoff_seconds, attempt, MAX_BACKOFF_SECONDS
+                    )
+                )
                 attempt += 1
             else:
+                self.database.ended()
                 logger.info(
                     "event %s %s", event.event_id, "stored" if stored else "already recorded"
                 )
                 return
 
     async def dead_letter(self, record: Record, error: Exception, *, attempts: int) -> None:
+        """Send the record to the dead-letter topic, retrying (with a new producer) until the
+        broker takes it: the record is committed only once it is there."""
         logger.error(
             "dead-lettering %s[%d]@%d after %d attempt(s): %s: %s",
             record.topic,
@@ -125,73 +202,97 @@ class EventWorker:
             ("original.partition", str(record.partition).encode()),
             ("original.offset", str(record.offset).encode()),
         ]
-        await self.dead_letters.send_and_wait(
-            self.settings.dead_letter_topic, key=record.key, value=record.value, headers=headers
-        )
+        while True:
+            try:
+                producer = await self.dead_letter_producer()
+                sent = producer.send_and_wait(
+                    self.settings.dead_letter_topic,
+                    key=record.key,
+                    value=record.value,
+                    headers=headers,
+                )
+                # Bounded here too: a send can wait on metadata longer than a request lasts.
+                bounded = asyncio.wait_for(sent, self.settings.send_timeout_seconds)
+                await self.until_stopped(bounded)
+            except (KafkaError, TimeoutError) as failure:
+                await self.close_dead_letters()
+                await self.pause(self.broker.failed(failure))
+            else:
+                self.broker.ended()
+                return
+
+    async def dead_letter_producer(self) -> AIOKafkaProducer:
+        if self.dead_letters is None:
+            producer = create_producer(self.settings)
+            try:
+                await self.until_stopped(producer.start())
+            except BaseException:
+                await stop_quietly(producer)
+                raise
+            self.dead_letters = producer
+        return self.dead_letters
+
+    async def close_dead_letters(self) -> None:
+        if self.dead_letters is not None:
+            producer, self.dead_letters = self.dead_letters, None
+            await stop_quietly(producer)
 
     async def pause(self, seconds: float) -> None:
-        await wait_unless_stopped(self.stop, seconds)
+        """Wait `seconds`; raise `Stopped` as soon as the worker is asked to stop."""
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self.stop.wait(), seconds)
+        if self.stop.is_set():
+            raise Stopped
 
-
-async def started[T: (AIOKafkaConsumer, AIOKafkaProducer)](
-    create: Callable[[], T], stop: asyncio.Event, opened: AsyncExitStack
-) -> T:
-    """A started Kafka client, retrying with backoff while the broker is unreachable; raises
-    `Stopped` if `stop` is set first."""
-    delay = 0.5
-    while True:
-        client = create()
+    async def until_stopped[T](self, step: Awaitable[T]) -> T:
+        """`step`'s result; `Stopped` as soon as the worker is asked to stop (the step is
+        cancelled if it has not finished)."""
+        doing = asyncio.ensure_future(step)
+        stopping = asyncio.ensure_future(self.stop.wait())
         try:
-            await client.start()
-        except KafkaError as error:
-            await client.stop()
-            logger.warning("broker unreachable, retrying in %gs: %s", delay, error)
-            await wait_unless_stopped(stop, delay)
-            delay = min(delay * 2, MAX_BACKOFF_SECONDS)
-        else:
-            opened.push_async_callback(client.stop)
-            return client
+            await asyncio.wait({doing, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if self.stop.is_set():
+            doing.cancel()
+            with suppress(asyncio.CancelledError, Exception):
+                await doing
+            raise Stopped
+        return doing.result()
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     """Consume until `stop` is set."""
-    kafka = settings.integration(KafkaSettings)
-    async with AsyncExitStack() as opened:
-        engine = create_engine(settings.database)
-        opened.push_async_callback(engine.dispose)
-        try:
-            dead_letters = await started(partial(create_producer, kafka), stop, opened)
-            consumer = await started(partial(create_consumer, kafka), stop, opened)
-        except Stopped:
-            return
-        worker = EventWorker(kafka, create_session_factory(engine), dead_letters, stop)
-        await consume(consumer, worker.handle, stop)
-
-
-async def consume(
-    consumer: AIOKafkaConsumer, handle: Callable[[Record], Awaitable[None]], stop: asyncio.Event
-) -> None:
-    while not stop.is_set():
-        batches = await consumer.getmany(timeout_ms=500)
-        done: dict[TopicPartition, int] = {}
-        try:
-            for partition, records in batches.items():
-                for record in records:
-                    await handle(record)
-                    done[partition] = record.offset + 1
-        except Stopped:
-            return
-        finally:
-            if done:
-                await consumer.commit(done)
+    engine = create_engine(settings)
+    try:
+        worker = EventWorker(
+            settings.integration(KafkaSettings), create_session_factory(engine), stop
+        )
+        await worker.run()
+    finally:
+        await engine.dispose()
 
 
 async def serve(settings: Settings) -> None:
+    """Run the worker until SIGTERM or SIGINT; a step that does not end within
+    STOP_GRACE_SECONDS of the signal is cancelled."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(stop_signal, stop.set)
-    await run_worker(settings, stop)
+    working = asyncio.create_task(run_worker(settings, stop))
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({working, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not working.done():
+        logger.info("stopping")
+        done, _ = await asyncio.wait({working}, timeout=STOP_GRACE_SECONDS)
+        if not done:
+            working.cancel()
+            with suppress(asyncio.CancelledError):
+                await working
+    if not working.cancelled():
+        working.result()  # a bug the loop did not catch ends the process, with its traceback
 
 
 def main() -> None:

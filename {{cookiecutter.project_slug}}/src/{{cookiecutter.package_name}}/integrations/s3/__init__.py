@@ -167,6 +167,11 @@ class S3Integration:
     @asynccontextmanager
     async def lifespan(self, app: FastAPI, settings: Settings) -> AsyncIterator[ReadinessCheck]:
         config = settings.integration(S3Settings)
+        if config.avatar_max_bytes > settings.max_request_body_bytes:
+            raise ValueError(
+                f"AVATAR_MAX_BYTES ({config.avatar_max_bytes}) is over MAX_REQUEST_BODY_BYTES "
+                f"({settings.max_request_body_bytes}), which bounds every request: raise both"
+            )
         async with AsyncExitStack() as opened:
             client: S3Client = await opened.enter_async_context(
                 get_session().create_client("s3", **client_options(config))

@@ -1,0 +1,117 @@
+"""Under load and faults: a request costs the app at most its bounds, readiness measures the
+database rather than the load, and a database that cannot serve is a 503 clients may retry."""
+
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from {{ cookiecutter.package_name }}.config import DatabaseSettings, Settings
+from {{ cookiecutter.package_name }}.main import create_app
+from {{ cookiecutter.package_name }}.problems import MAX_LISTED_ERRORS
+
+from tests.support.app import app_client
+from tests.support.proxy import tcp_proxy
+
+pytestmark = pytest.mark.integration
+
+JSON = {"content-type": "application/json"}
+
+
+async def test_a_body_over_the_limit_is_413_before_it_is_read(
+    client: AsyncClient, settings: Settings
+) -> None:
+    oversized = b'{"email": "' + b"a" * settings.max_request_body_bytes + b'"}'
+
+    response = await client.post("/users", content=oversized, headers=JSON)
+
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == "/problems/request-too-large"
+
+
+async def test_a_body_sent_in_chunks_is_refused_once_it_passes_the_limit(
+    client: AsyncClient, settings: Settings
+) -> None:
+    sent = 0
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: chunked
+        nonlocal sent
+        while sent <= 4 * settings.max_request_body_bytes:
+            sent += 64 * 1024
+            yield b" " * 64 * 1024
+
+    response = await client.post("/users", content=chunks(), headers=JSON)
+
+    assert response.status_code == 413
+    assert response.json()["type"] == "/problems/request-too-large"
+
+
+async def test_a_422_lists_a_bounded_number_of_errors_and_says_how_many(
+    client: AsyncClient,
+) -> None:
+    unknown_keys = {f"key{n}": n for n in range(1000)}
+
+    response = await client.post("/users", json=unknown_keys)
+
+    assert response.status_code == 422
+    problem = response.json()
+    assert len(problem["errors"]) == MAX_LISTED_ERRORS
+    assert problem["error_count"] == 1002  # the unknown keys, and email and full_name missing
+    assert problem["detail"].endswith(f"(and {1002 - MAX_LISTED_ERRORS} more)")
+
+
+async def test_readiness_does_not_queue_behind_a_saturated_pool(settings: Settings) -> None:
+    database = settings.database.model_copy(update={"pool_size": 2, "max_overflow": 1})
+    app = create_app(settings.model_copy(update={"database": database}))
+    async with app_client(app) as client:
+        engine: AsyncEngine = app.state.session_factory.kw["bind"]
+        held: list[AsyncConnection] = []
+        try:
+            for _ in range(database.pool_size + database.max_overflow):  # every one it may open
+                held.append(await engine.connect())
+            response = await client.get("/health/ready")
+        finally:
+            for connection in held:
+                await connection.close()
+
+    assert response.status_code == 200
+    assert response.json()["checks"]["postgres"] == "ok"
+
+
+async def test_a_database_outage_is_a_503_to_retry_logged_once(
+    settings: Settings, fresh_database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = make_url(fresh_database)
+    async with tcp_proxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
+        through_proxy = url.set(host="127.0.0.1", port=proxy.port)
+        database = DatabaseSettings(url=through_proxy.render_as_string(hide_password=False))
+        async with app_client(
+            create_app(settings.model_copy(update={"database": database}))
+        ) as client:
+            before = await client.post("/users", json={"email": "a@example.com", "full_name": "A"})
+            proxy.cut()
+            during = [
+                await client.post("/users", json={"email": f"{n}@example.com", "full_name": "B"})
+                for n in range(3)
+            ]
+            ready_during = await client.get("/health/ready")
+            proxy.restore()
+            after = await client.post("/users", json={"email": "c@example.com", "full_name": "C"})
+
+    assert (before.status_code, after.status_code) == (201, 201)
+    assert ready_during.status_code == 503
+    for response in during:
+        assert response.status_code == 503
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["Retry-After"] == "5"
+        assert response.json()["type"] == "/problems/database-unavailable"
+    from_problems = [r for r in caplog.records if r.name.endswith(".problems")]
+    warnings = [r.getMessage() for r in from_problems if r.levelno == logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith("the database unavailable, answering 503: ")
+    assert not [r for r in from_problems if r.levelno >= logging.ERROR or r.exc_info]
+    assert any("available again" in r.getMessage() for r in from_problems)

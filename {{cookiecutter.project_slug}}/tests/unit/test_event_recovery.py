@@ -1,0 +1,164 @@
+"""The outbox relay and the worker recover from what the broker and the database do to them:
+outages of any length (2,000 consecutive failures, on a fake clock, leave each running with
+its waits capped and one warning logged) and a commit the consumer group refuses."""
+
+import asyncio
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaConnectionError
+from sqlalchemy.exc import OperationalError
+
+from {{ cookiecutter.package_name }}.config import PACKAGE
+from {{ cookiecutter.package_name }}.integrations.kafka import worker as worker_module
+from {{ cookiecutter.package_name }}.integrations.kafka.outbox import OutboxRelay
+from {{ cookiecutter.package_name }}.integrations.kafka.settings import (
+    MAX_BACKOFF_SECONDS,
+    KafkaSettings,
+)
+from {{ cookiecutter.package_name }}.integrations.kafka.worker import EventWorker, Stopped
+from {{ cookiecutter.package_name }}.users.events import UserCreated
+
+FAILURES = 2000
+UNREACHABLE = OperationalError("SELECT 1", {}, ConnectionRefusedError("refused"))
+
+
+def unreachable_database() -> Any:
+    raise UNREACHABLE
+
+
+class FakeClockRelay(OutboxRelay):
+    """Its waits are recorded instead of slept; it stops itself after FAILURES waits."""
+
+    waits: list[float]
+
+    async def sleep(self, seconds: float, *, woken_by_commits: bool) -> None:
+        self.waits.append(seconds)
+        if len(self.waits) > FAILURES:
+            self.stopping = True
+
+
+class FakeClockWorker(EventWorker):
+    waits: list[float]
+
+    async def pause(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        if len(self.waits) >= FAILURES:
+            raise Stopped
+
+
+async def test_the_relay_backs_off_capped_through_2000_failures(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    relay = FakeClockRelay(unreachable_database, KafkaSettings())  # type: ignore[arg-type]
+    relay.waits = []
+
+    await asyncio.wait_for(relay.run(), 30)
+
+    assert len(relay.waits) == FAILURES + 1
+    assert max(relay.waits) == relay.waits[-1] == MAX_BACKOFF_SECONDS
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+
+
+async def test_the_worker_waits_capped_for_the_database_through_2000_failures(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stop = asyncio.Event()
+    worker = FakeClockWorker(KafkaSettings(), unreachable_database, stop)  # type: ignore[arg-type]
+    worker.waits = []
+    value = UserCreated(user_id=1, email="ada@example.com").model_dump_json().encode()
+    record: Any = type("Record", (), {"value": value})()
+
+    with pytest.raises(Stopped):
+        await asyncio.wait_for(worker.handle(record), 30)
+
+    assert len(worker.waits) == FAILURES
+    assert max(worker.waits) == worker.waits[-1] == MAX_BACKOFF_SECONDS
+    assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
+
+
+class UnreachableConsumer:
+    async def start(self) -> None:
+        raise KafkaConnectionError("Unable to bootstrap")
+
+    async def stop(self) -> None:
+        return None
+
+
+async def test_the_worker_waits_capped_for_the_broker_through_2000_failures(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(worker_module, "create_consumer", lambda settings: UnreachableConsumer())
+    worker = FakeClockWorker(KafkaSettings(), unreachable_database, asyncio.Event())  # type: ignore[arg-type]
+    worker.waits = []
+
+    await asyncio.wait_for(worker.run(), 30)  # ends on the fake clock's stop
+
+    assert len(worker.waits) == FAILURES
+    assert max(worker.waits) == worker.waits[-1] == MAX_BACKOFF_SECONDS
+    assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
+
+
+class RebalancedConsumer:
+    """Hands out one record, then refuses the commit: the group rebalanced meanwhile."""
+
+    def __init__(self, record: Any) -> None:
+        self.partition = TopicPartition("user.created", 0)
+        self.batches = [{self.partition: [record]}]
+        self.commits = 0
+
+    async def getmany(self, timeout_ms: int) -> dict[TopicPartition, list[Any]]:
+        return self.batches.pop() if self.batches else {}
+
+    def assignment(self) -> set[TopicPartition]:
+        return {self.partition}
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        self.commits += 1
+        raise CommitFailedError("the group has already rebalanced")
+
+
+async def test_a_commit_the_group_refuses_leaves_the_worker_consuming(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stop = asyncio.Event()
+    worker = EventWorker(KafkaSettings(), unreachable_database, stop)  # type: ignore[arg-type]
+    handled: list[Any] = []
+
+    async def handle(record: Any) -> None:
+        handled.append(record)
+
+    worker.handle = handle  # type: ignore[method-assign]
+    consumer = RebalancedConsumer(record=type("Record", (), {"offset": 7})())
+    consuming = asyncio.create_task(worker.consume(consumer))
+    await asyncio.sleep(1.5)  # a few polls after the refused commit
+
+    assert not consuming.done()
+    assert (len(handled), consumer.commits) == (1, 1)
+    assert any("rebalanced before the commit" in r.getMessage() for r in caplog.records)
+    stop.set()
+    with pytest.raises(Stopped):
+        await consuming
+
+
+def test_the_worker_refuses_a_bad_database_url_without_showing_it() -> None:
+    ran = subprocess.run(
+        [sys.executable, "-m", f"{PACKAGE}.integrations.kafka.worker"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=os.environ | {"DATABASE_URL": "mysql://app:Sup3r-s3cret@db/app"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert ran.returncode != 0
+    assert "DATABASE_URL must be a PostgreSQL URL" in ran.stderr
+    assert "Sup3r-s3cret" not in ran.stdout + ran.stderr
