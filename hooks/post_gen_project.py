@@ -63,6 +63,30 @@ FEATURES = {
         ),
         words=("s3", "localstack", "minio", "aiobotocore", "avatar", "avatars"),
     ),
+    "pgvector": Feature(
+        option="postgres_image",
+        on_when=("pgvector/pgvector",),
+        paths=(
+            "src/{package}/integrations/pgvector",
+            "migrations/versions/*_create_user_embeddings.py",
+            "tests/support/embeddings.py",
+            "tests/unit/test_embeddings.py",
+            "tests/integration/test_similar_users.py",
+        ),
+        words=("embedding", "embeddings", "user_embeddings"),
+    ),
+    "postgis": Feature(
+        option="postgres_image",
+        on_when=("postgis/postgis",),
+        paths=(
+            "src/{package}/integrations/postgis",
+            "migrations/versions/*_create_user_locations.py",
+            "tests/support/locations.py",
+            "tests/unit/test_locations.py",
+            "tests/integration/test_nearby_users.py",
+        ),
+        words=("geoalchemy2", "geography", "user_locations"),
+    ),
     "github": Feature(option="ci", on_when=("github+gitlab", "github"), paths=(".github",)),
     "gitlab": Feature(
         option="ci", on_when=("github+gitlab", "gitlab"), paths=(".gitlab-ci.yml", "renovate.json")
@@ -112,6 +136,28 @@ def keep_the_test_times_of_this_bake(durations: Path, answers: dict[str, str]) -
     durations.write_text(json.dumps(kept, indent=2) + "\n")
 
 
+REVISION = re.compile(r'^revision: str = "(?P<id>[^"]+)"$', re.MULTILINE)
+DOWN_REVISION = re.compile(r"^down_revision: str \| None = .*$", re.MULTILINE)
+REVISES = re.compile(r"^Revises:.*$", re.MULTILINE)
+
+
+def chain_migrations(versions: Path) -> None:
+    """Link the bake's revisions in the order of their file names (dated, so in the order
+    they were written): an option's revisions follow whatever precedes them in this bake,
+    those of the options turned off being gone."""
+    previous: str | None = None
+    for path in sorted(versions.glob("*.py")):
+        text = path.read_text()
+        found = REVISION.search(text)
+        if found is None:
+            continue
+        down = f'"{previous}"' if previous else "None"
+        text = DOWN_REVISION.sub(f"down_revision: str | None = {down}", text, count=1)
+        text = REVISES.sub(f"Revises: {previous}" if previous else "Revises:", text, count=1)
+        path.write_text(text)
+        previous = found["id"]
+
+
 def create_lock(project: Path) -> None:
     """The Dockerfile and CI install from uv.lock: create it now, so the bake runs at once."""
     how = "run `uv lock` in the project before `docker compose up --build`"
@@ -133,6 +179,7 @@ def main() -> None:
     for feature in FEATURES.values():
         if not feature.is_on(answers):
             remove(owned_paths(project, feature, answers["package_name"]))
+    chain_migrations(project / "migrations" / "versions")
     keep_the_test_times_of_this_bake(project / SHARD_DURATIONS, answers)
     create_lock(project)
 

@@ -13,6 +13,8 @@ import docker
 import docker.errors
 
 SESSION_LABEL = "org.testcontainers.session-id"
+# On a container a test starts for itself (a fault test's broker), in the run's session.
+FOR_ONE_TEST_LABEL = "tc-service.for-one-test"
 STARTED = re.compile(r"test services started in session ([0-9a-f-]{36})")
 
 
@@ -29,13 +31,17 @@ class ContainerActivity:
     # (container id, image, labels and name) of every container created in the window
     created: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
 
-    def of_session(self, session_id: str) -> list[tuple[str, str]]:
-        """The containers of one Testcontainers session: labelled with it, or its Ryuk."""
+    def of_session(self, session_id: str, *, for_one_test: bool = False) -> list[tuple[str, str]]:
+        """The containers of one Testcontainers session: labelled with it, or its Ryuk; the
+        run's own, or (`for_one_test`) those single tests started for themselves."""
         return [
             (container_id, image)
             for container_id, image, attributes in self.created
-            if attributes.get(SESSION_LABEL) == session_id
-            or attributes.get("name") == f"testcontainers-ryuk-{session_id}"
+            if (
+                attributes.get(SESSION_LABEL) == session_id
+                or attributes.get("name") == f"testcontainers-ryuk-{session_id}"
+            )
+            and (FOR_ONE_TEST_LABEL in attributes) == for_one_test
         ]
 
     def images(self, session_id: str) -> Counter[str]:
@@ -43,7 +49,8 @@ class ContainerActivity:
 
     def still_present(self, session_id: str) -> list[str]:
         present = []
-        for container_id, image in self.of_session(session_id):
+        of_session = self.of_session(session_id) + self.of_session(session_id, for_one_test=True)
+        for container_id, image in of_session:
             try:
                 self.client.containers.get(container_id)
                 present.append(image)

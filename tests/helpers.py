@@ -36,6 +36,8 @@ MATRIX: list[dict[str, str]] = [
     {"python_version": "3.12"},
     {"postgres_version": "18"},
     {"postgres_version": "16"},
+    {"postgres_image": "pgvector/pgvector", "postgres_version": "18"},
+    {"postgres_image": "postgis/postgis", "python_version": "3.12"},
     {"ci": "github"},
     {"ci": "gitlab"},
     {"ci_shards": "2"},
@@ -44,13 +46,21 @@ MATRIX: list[dict[str, str]] = [
 
 
 # The bakes whose own suites the integration tests run (and whose images CI must provide).
+# The PostgreSQL images with an extension ride on bakes run anyway: the minimal one (no
+# Redis, no Kafka) and the MinIO one.
 SUITE_BAKES: list[dict[str, str]] = [
     {},
-    {"use_redis": "n", "use_kafka": "n"},
+    {"use_redis": "n", "use_kafka": "n", "postgres_image": "pgvector/pgvector"},
     {"kafka_image": "confluentinc/cp-kafka"},
     {"object_storage": "localstack"},
-    {"object_storage": "minio", "use_kafka": "n"},
+    {"object_storage": "minio", "use_kafka": "n", "postgres_image": "postgis/postgis"},
 ]
+
+
+# The generated fault tests (a broker of their own, paused and restarted; processes stopped
+# with SIGTERM) run in the suites of the default and cp-kafka bakes; elsewhere they would
+# repeat what those prove, and cost the template's CI a minute a run.
+WITHOUT_FAULT_TESTS = ("-m", "not faults")
 
 
 def template_choices() -> dict[str, list[str]]:

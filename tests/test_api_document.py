@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import matrix_id, run
+from tests.helpers import SUITE_BAKES, matrix_id, run
 
 DUMP_OPENAPI = (
     "import json, sys; from {package}.main import create_app; "
@@ -19,8 +19,8 @@ DUMP_OPENAPI = (
 API_ROW = re.compile(r"^\| `(GET|POST|PUT|PATCH|DELETE) (/\S*)` \| ([\d, ]+) \|", re.MULTILINE)
 
 
-# Only object storage adds routes (the avatar's); the other options change none.
-ROUTE_SETS = [{}, {"object_storage": "minio", "use_kafka": "n"}]
+# Object storage and the PostgreSQL extensions add routes; the other options change none.
+ROUTE_SETS = [{}, SUITE_BAKES[1], SUITE_BAKES[4]]  # pgvector; MinIO and PostGIS
 
 
 @pytest.mark.parametrize("overrides", ROUTE_SETS, ids=matrix_id)

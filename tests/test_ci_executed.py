@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -18,7 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import TEMPLATE_DIR, compose_image_of, is_stand_in, matrix_id, project_images
+from tests.helpers import (
+    TEMPLATE_DIR,
+    WITHOUT_FAULT_TESTS,
+    compose_image_of,
+    is_stand_in,
+    matrix_id,
+    project_images,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("docker_to_ourselves")]
 
@@ -100,6 +108,8 @@ def test_the_gitlab_pipeline_passes_under_gitlab_ci_local(
             "--privileged",
             "--container-executable",
             str(OFFLINE_IMAGES / "docker-privileged"),
+            "--variable",
+            f"PYTEST_ADDOPTS={shlex.join(WITHOUT_FAULT_TESTS)}",
         ],
         project,
     )
@@ -155,10 +165,12 @@ def test_the_github_workflow_passes_under_act(
     artifacts = tmp_path / "artifacts"
     shards = int(overrides.get("ci_shards", "1"))
     act_options = ["-P", f"ubuntu-24.04={act_runner()}"]
+    addopts = shlex.join(WITHOUT_FAULT_TESTS)
     kafka_image = compose_image_of(bake).get("kafka")
     if kafka_image and is_stand_in(kafka_image):
         # The stand-in broker has one listener (../shared/offline-images/README.md).
-        act_options += ["--env", f"PYTEST_ADDOPTS=--deselect {KAFKA_IMAGE_CHECK}"]
+        addopts += f" --deselect {KAFKA_IMAGE_CHECK}"
+    act_options += ["--env", f"PYTEST_ADDOPTS={addopts}"]
 
     result = run_ci(
         [str(OFFLINE_IMAGES / "act" / "run-act"), str(project), *act_options],

@@ -18,6 +18,7 @@ import yaml
 from tests.docker_watch import session_of, wait_until, watch_containers
 from tests.helpers import (
     SUITE_BAKES,
+    WITHOUT_FAULT_TESTS,
     Background,
     bake,
     compose_image_of,
@@ -31,14 +32,38 @@ from tests.helpers import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("docker_to_ourselves")]
 
-# Every suite bake with -n 2; the single-process run (the same machinery in one process) only
-# for the bakes without object storage, to keep the template's CI short.
+# Every suite bake with -n 2, and the minimal one in a single process too: there the process
+# that starts the services also runs the tests, whichever services they are, and the bakes'
+# other differences are covered with -n 2 (the template's CI has a time budget).
 SUITE_RUNS = [
     pytest.param(overrides, workers, id=f"{matrix_id(overrides)}-{label}")
     for overrides in SUITE_BAKES
     for workers, label in (("2", "-n 2"), ("0", "single process"))
-    if workers == "2" or "object_storage" not in overrides
+    if workers == "2" or overrides == SUITE_BAKES[1]
 ]
+# What each suite run gets besides its own tests: an init script, and a plugin recording
+# what each process that runs integration tests finds in its worker's database.
+INIT_SCRIPT = "CREATE ROLE reporting NOLOGIN;\n"
+PER_WORKER_PROBE = """
+import os
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+
+@pytest.fixture(autouse=True)
+def record_the_workers_database(request):
+    if request.node.get_closest_marker("integration"):
+        url = make_url(request.getfixturevalue("worker_database_url"))
+        with psycopg.connect(url.set(drivername="postgresql").render_as_string(False)) as db:
+            roles = [row[0] for row in db.execute("SELECT rolname FROM pg_roles")]
+            extensions = [row[0] for row in db.execute("SELECT extname FROM pg_extension")]
+        worker = getattr(request.config, "workerinput", {}).get("workerid", "master")
+        Path(os.environ["PER_WORKER_DIR"], worker).write_text(" ".join(roles + extensions))
+"""
+EXTENSIONS = {"pgvector/pgvector": "vector", "postgis/postgis": "postgis"}
 SUMMARY = re.compile(r"^=*\s*(\d+) passed", re.MULTILINE)
 NO_DOCKER = {"DOCKER_HOST": "tcp://127.0.0.1:9"}  # nothing listens there
 
@@ -49,23 +74,39 @@ def compose_images(project: Path) -> set[str]:
 
 @pytest.mark.parametrize(("overrides", "workers"), SUITE_RUNS)
 def test_generated_suite_passes_with_one_container_per_service(
-    overrides: dict[str, str], workers: str, bake_once: Callable[..., Path]
+    overrides: dict[str, str], workers: str, bake_once: Callable[..., Path], tmp_path: Path
 ) -> None:
     project = synced(bake_once(matrix_id(overrides), **overrides))
-
-    with watch_containers() as activity:
-        result = pytest_in(project, "-n", workers)
+    init_script = project / "postgres" / "initdb.d" / "10-reporting-role.sql"
+    init_script.write_text(INIT_SCRIPT)
+    per_worker = tmp_path / "per-worker"
+    per_worker.mkdir()
+    (project / "per_worker_probe.py").write_text(PER_WORKER_PROBE)
+    env = {"PYTHONPATH": ".", "PER_WORKER_DIR": str(per_worker)}
+    try:
+        with watch_containers() as activity:
+            faults = () if "kafka_image" in overrides or not overrides else WITHOUT_FAULT_TESTS
+            result = pytest_in(project, "-p", "per_worker_probe", "-n", workers, *faults, env=env)
+    finally:
+        init_script.unlink()
+        (project / "per_worker_probe.py").unlink()
 
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert SUMMARY.search(result.stdout), output
+    recorded = {path.name: set(path.read_text().split()) for path in per_worker.iterdir()}
+    assert set(recorded) == ({"gw0", "gw1"} if workers == "2" else {"master"})
+    extension = EXTENSIONS.get(overrides.get("postgres_image", ""))
+    for found in recorded.values():  # the init script's role; the migration's extension
+        assert "reporting" in found
+        assert extension is None or extension in found
     session = session_of(result.stdout)
     assert activity.images(session) == Counter(project_images(project))  # one each, and Ryuk
     assert wait_until(lambda: not activity.still_present(session), seconds=20)
     assert "test_image.py: builds the app's image from the Dockerfile: run with --image" in output
 
 
-IMAGE_BAKES = [{"object_storage": "localstack"}, {"object_storage": "minio", "use_kafka": "n"}]
+IMAGE_BAKES = [SUITE_BAKES[3], SUITE_BAKES[4]]  # object storage: LocalStack, MinIO (+ PostGIS)
 
 
 @pytest.mark.parametrize("overrides", IMAGE_BAKES, ids=matrix_id)
@@ -164,7 +205,7 @@ def test_a_compose_service_without_a_module_is_left_alone(tmp_path: Path) -> Non
     assert "mailpit" in yaml.safe_load((project / "compose.yaml").read_text())["services"]
 
     with watch_containers() as activity:
-        result = pytest_in(project, "-n", "2")
+        result = pytest_in(project, "-n", "2", "tests/integration/test_health.py")
     pulled = run(project, "uv", "run", "python", "-m", "tests.support.images", "pull")
 
     output = result.stdout + result.stderr
@@ -288,16 +329,36 @@ UNITTEST = ("uv", "run", "python", "-m", "unittest")
 TESTCASE_MODULE = "tests/integration/test_users_testcase.py"
 
 
+ROLE_TESTCASE = (
+    "from sqlalchemy import text\n\n"
+    "from tests.support.testcase import IntegrationTestCase\n\n\n"
+    "class RoleTest(IntegrationTestCase):\n"
+    "    async def test_the_init_scripts_role_exists(self) -> None:\n"
+    "        found = await self.session.scalar(\n"
+    "            text(\"SELECT 1 FROM pg_roles WHERE rolname = 'reporting'\")\n"
+    "        )\n"
+    "        self.assertEqual(found, 1)\n"
+)
+
+
 def test_testcases_run_under_unittest_with_one_container_per_service(
     bake_once: Callable[..., Path],
 ) -> None:
     project = synced(bake_once(matrix_id({})))
-
-    with watch_containers() as activity:
-        result = run(project, *UNITTEST, "discover", "-s", "tests", "-t", ".")
+    init_script = project / "postgres" / "initdb.d" / "10-reporting-role.sql"
+    init_script.write_text(INIT_SCRIPT)
+    try:
+        with (
+            temporary_module(project, "test_temporary_role_testcase.py", ROLE_TESTCASE),
+            watch_containers() as activity,
+        ):
+            result = run(project, *UNITTEST, "discover", "-v", "-s", "tests", "-t", ".")
+    finally:
+        init_script.unlink()
 
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
+    assert re.search(r"^test_the_init_scripts_role_exists .* ok$", result.stderr, re.MULTILINE)
     assert re.search(r"^Ran [1-9]\d* tests? in", result.stderr, re.MULTILINE), output
     assert re.search(r"^OK$", result.stderr, re.MULTILINE), output
     session = session_of(result.stderr)

@@ -90,6 +90,14 @@ def test_reuse_adopts_then_replaces_what_changed(project: Path) -> None:
     assert list(activity.images(session_of(changed.stdout))) == ["postgres:17.6-alpine"]
     assert "redis reused, kafka reused" in changed.stdout
 
+    init_script = project / "postgres" / "initdb.d" / "10-reporting-role.sql"
+    init_script.write_text("CREATE ROLE reporting NOLOGIN;\n")
+    with watch_containers() as activity:
+        scripted = pytest_in(project, REUSE, *quick, env=ON_A_LAPTOP)
+    assert scripted.returncode == 0, scripted.stdout + scripted.stderr
+    assert list(activity.images(session_of(scripted.stdout))) == ["postgres:17.6-alpine"]
+    assert "redis reused, kafka reused" in scripted.stdout
+
     images = docker.from_env().images
     images.get("redis:8.2-alpine").tag("redis", "8.2-alpine-reuse-test")
     try:
@@ -171,6 +179,9 @@ def http(
 def test_dev_mode_serves_the_app_and_ctrl_c_removes_everything(project: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    (project / "postgres" / "initdb.d" / "10-reporting-role.sql").write_text(
+        "CREATE ROLE reporting NOLOGIN;\n"
+    )
     with watch_containers() as activity:
         dev = Background(
             project, "uv", "run", "python", "-m", "tests.support.dev", "--port", str(port)
@@ -190,6 +201,22 @@ def test_dev_mode_serves_the_app_and_ctrl_c_removes_everything(project: Path) ->
                 "POST", f"{base}/users", {"email": "dev@example.com", "full_name": "Dev"}
             )
             assert (status, user["email"]) == (201, "dev@example.com")
+            [postgres] = docker.from_env().containers.list(
+                filters={
+                    "label": f"org.testcontainers.session-id={session}",
+                    "ancestor": "postgres:17.6-alpine",
+                }
+            )
+            role = postgres.exec_run(
+                [
+                    "psql",
+                    "-U",
+                    "postgres",
+                    "-tAc",
+                    "SELECT 1 FROM pg_roles WHERE rolname = 'reporting'",
+                ]
+            )
+            assert role.output.decode().strip() == "1"  # the init script ran in dev mode too
         finally:
             os.killpg(dev.process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
             returncode = dev.process.wait(timeout=60)

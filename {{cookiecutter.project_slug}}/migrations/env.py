@@ -36,8 +36,30 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+# Tables an extension creates (PostGIS's spatial_ref_sys, say) are the extension's, not the
+# models': autogenerate and `alembic check` leave them alone.
+EXTENSION_TABLES = """
+SELECT c.relname FROM pg_class c
+JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
+WHERE c.relkind = 'r'
+"""
+
+
 def do_run_migrations(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
+    with connection.begin():  # its own transaction: Alembic commits only one it began
+        of_extensions = set(connection.exec_driver_sql(EXTENSION_TABLES).scalars())
+
+    def include_object(
+        item: object, name: str | None, type_: str, reflected: bool, compare_to: object
+    ) -> bool:
+        return not (type_ == "table" and reflected and name in of_extensions)
+
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        compare_type=True,
+        include_object=include_object,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

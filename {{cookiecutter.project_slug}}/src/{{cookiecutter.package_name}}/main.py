@@ -59,7 +59,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         }
         for integration in installed_integrations():
             check = await opened.enter_async_context(integration.lifespan(app, settings))
-            dependencies[integration.name] = health.Dependency(check, required=integration.required)
+            if check is not None:
+                required = integration.required
+                dependencies[integration.name] = health.Dependency(check, required=required)
         app.state.dependencies = dependencies
         yield
 

@@ -27,8 +27,10 @@ def empty_database(postgres: PostgresEndpoint) -> Iterator[str]:
 def tables(database_url: str) -> set[str]:
     dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(dsn) as connection:
-        rows = connection.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        rows = connection.execute(  # those of the models: an extension's are its own
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND NOT EXISTS ("
+            " SELECT FROM pg_depend WHERE classid = 'pg_class'::regclass"
+            " AND objid = (quote_ident(tablename))::regclass AND deptype = 'e')"
         ).fetchall()
     return {row[0] for row in rows} - {"alembic_version"}
 

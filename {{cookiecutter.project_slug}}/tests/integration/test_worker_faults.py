@@ -36,7 +36,7 @@ from tests.support.services.kafka import (
     produce,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 WORKER = [f"{PACKAGE}.integrations.kafka.worker"]
 STOPS_WITHIN_SECONDS = 10

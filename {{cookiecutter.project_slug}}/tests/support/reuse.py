@@ -56,6 +56,13 @@ def config_hash(container: DockerContainer) -> str:
         "command": container._command,  # testcontainers keeps it private
         "tmpfs": container.tmpfs,
         "ports": sorted(container.ports),
+        # Files copied in before it starts (PostgreSQL's init scripts): by content.
+        "copied": [
+            (spec[1], hashlib.sha256(Path(spec[0]).read_bytes()).hexdigest())
+            if isinstance(spec[0], Path)
+            else (spec[1], hashlib.sha256(spec[0]).hexdigest())
+            for spec in container._transferable_specs  # testcontainers keeps them private
+        ],
     }
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
 

@@ -3,8 +3,9 @@
 An integration is a package here defining `INTEGRATION`: in the app's lifespan it opens its
 client from its settings, puts what routers use on `app.state` (behind a small interface
 such as `cache.Cache` or `events.EventSink`) and yields its readiness check; routes that
-exist only with it are its `routers`. Adding one means adding a package; nothing else in
-the app changes.
+exist only with it are its `routers`, tables its modules define. Adding one means adding a
+package; nothing else in the app changes. A PostgreSQL extension's integration has no client
+and yields no check of its own: its readiness is the database's.
 
 An integration's lifespan must not fail because its service is unreachable: the app starts
 anyway, readiness reports the service, and the client connects when the service is back.
@@ -43,7 +44,7 @@ class Integration(Protocol):
 
     def lifespan(
         self, app: FastAPI, settings: Settings
-    ) -> AbstractAsyncContextManager[ReadinessCheck]: ...
+    ) -> AbstractAsyncContextManager[ReadinessCheck | None]: ...
 
 
 @cache

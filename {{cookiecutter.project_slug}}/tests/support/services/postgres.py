@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from testcontainers.community.postgres import PostgresContainer
 
 from tests.support.databases import (
+    PROJECT_ROOT,
     build_template,
     create_database,
     drop_database,
@@ -25,20 +27,25 @@ from tests.support.databases import (
 from tests.support.endpoints import ServiceEndpoints
 from tests.support.services import Endpoint, TestService, Worker
 
+INIT_SCRIPTS = PROJECT_ROOT / "postgres" / "initdb.d"
 POSTGRES_USER = "postgres"
 POSTGRES_PASSWORD = "tests-only"  # not a placeholder: the settings refuse those outside development
 DEV_DATABASE = "dev"
 
 
 class TunedPostgresContainer(PostgresContainer):
-    """PostgreSQL with its data on a tmpfs and durability off: a test server.
+    """PostgreSQL with its data on a tmpfs and durability off: a test server, which runs the
+    project's init scripts (postgres/initdb.d/, as compose does) at its first start.
 
     PGDATA points INTO the tmpfs rather than mounting the tmpfs on the image's data
     directory: up to 17 the official image declares a VOLUME at /var/lib/postgresql/data,
-    18 at /var/lib/postgresql, and a VOLUME below a tmpfs mount would shadow it.
+    18 at /var/lib/postgresql, and a VOLUME below a tmpfs mount would shadow it. The scripts
+    are copied in, not mounted: a copy reaches a remote engine (a CI job's docker:dind) too,
+    and adds to the image's own scripts (PostGIS's) instead of hiding them.
     """
 
     TMPFS = "/var/lib/postgresql-tmpfs"
+    INIT_SCRIPTS_IN_CONTAINER = "/docker-entrypoint-initdb.d"
 
     def __init__(self, image: str) -> None:
         super().__init__(
@@ -54,6 +61,13 @@ class TunedPostgresContainer(PostgresContainer):
             "postgres -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             " -c max_connections=200"
         )
+        for script in init_scripts():
+            self.with_copy_into_container(script, f"{self.INIT_SCRIPTS_IN_CONTAINER}/{script.name}")
+
+
+def init_scripts() -> list[Path]:
+    """The project's init scripts, in the order the server runs them."""
+    return sorted(path for path in INIT_SCRIPTS.glob("*") if path.is_file())
 
 
 @dataclass(frozen=True)
