@@ -182,6 +182,17 @@ def main() -> None:
     chain_migrations(project / "migrations" / "versions")
     keep_the_test_times_of_this_bake(project / SHARD_DURATIONS, answers)
     create_lock(project)
+    print(next_steps(project))
+
+
+def next_steps(project: Path) -> str:
+    """Where the project is, and its README's two commands."""
+    return (
+        f"created {project}\n"
+        f"next:  cd {project.name}\n"
+        "       docker compose up --build    # the stack: the app on http://localhost:8000\n"
+        "       uv run pytest -n auto        # the tests, against real services (needs Docker)"
+    )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """The generated CI files, executed: the GitLab pipeline under gitlab-ci-local with its
-docker:dind service, the GitHub workflow under act, unsharded and in two shards.
+docker:dind service (in two shards), the GitHub workflow under act; and both copied, as the
+generated README says, into a project written like the public guides (tests/guides_project:
+its image named in its conftest, no compose.yaml).
 
 ../shared/offline-images/README.md says what runs them here: the stand-in images, the
 registry mirror the dind engine pulls from (`provide --mirror`), the runner image and
@@ -23,15 +25,25 @@ from tests.helpers import (
     TEMPLATE_DIR,
     WITHOUT_FAULT_TESTS,
     compose_image_of,
+    dockerfile_base_images,
     is_stand_in,
     matrix_id,
     project_images,
+    run,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("docker_to_ourselves")]
 
 OFFLINE_IMAGES = TEMPLATE_DIR.parent / "shared" / "offline-images"
-SHARDINGS = [{}, {"ci_shards": "2"}]
+# Each CI system on a bake (GitLab's sharded: `parallel:`), and copied into the guides'
+# project (None).
+GITLAB_PROJECTS = [
+    pytest.param({"ci_shards": "2"}, id="ci_shards:2"),
+    pytest.param(None, id="copied"),
+]
+ACT_PROJECTS = [pytest.param({}, id="defaults"), pytest.param(None, id="copied")]
+GUIDES_PROJECT = Path(__file__).parent / "guides_project"
+COPIED = (".github", ".gitlab-ci.yml", "tests/support/images.py")
 # act's job image for `runs-on: ubuntu-24.04` (act/run-act).
 ACT_RUNNER = "act-runner/ubuntu:24.04"
 ACT_RUNNER_WITH_BUILDX = "tc-service-template/act-runner:buildx"
@@ -63,6 +75,31 @@ def committed_copy(project: Path, destination: Path) -> Path:
     return copy
 
 
+def guides_project(bake: Path, destination: Path) -> Path:
+    """The guides' project with the bake's CI files and pre-pull copied in, locked and
+    committed, as a team copying them would."""
+    project = destination / "guides-app"
+    shutil.copytree(GUIDES_PROJECT, project)
+    for copied in COPIED:
+        if (bake / copied).is_dir():
+            shutil.copytree(bake / copied, project / copied)
+        else:
+            shutil.copy(bake / copied, project / copied)
+    locked = run(project, "uv", "lock", "--quiet")
+    assert locked.returncode == 0, locked.stderr
+    return committed_copy(project, destination / "committed")
+
+
+def project_under_ci(
+    overrides: dict[str, str] | None, bake_once: Callable[..., Path], tmp_path: Path
+) -> tuple[Path, int]:
+    """The project a CI test runs (a bake, or the guides' project), and its shard count."""
+    if overrides is None:
+        return guides_project(bake_once(matrix_id({})), tmp_path), 1
+    bake = bake_once(matrix_id(overrides), **overrides)
+    return committed_copy(bake, tmp_path), int(overrides.get("ci_shards", "1"))
+
+
 def run_ci(
     command: list[str], project: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -90,17 +127,16 @@ def gitlab_test_jobs(shards: int) -> list[str]:
     return ["test"] if shards == 1 else [f"test: [{i}/{shards}]" for i in range(1, shards + 1)]
 
 
-@pytest.mark.parametrize("overrides", SHARDINGS, ids=matrix_id)
+@pytest.mark.parametrize("overrides", GITLAB_PROJECTS)
 def test_the_gitlab_pipeline_passes_under_gitlab_ci_local(
-    overrides: dict[str, str], bake_once: Callable[..., Path], tmp_path: Path
+    overrides: dict[str, str] | None, bake_once: Callable[..., Path], tmp_path: Path
 ) -> None:
-    """Lint, then the test job(s), each with a dind service whose engine pulls the test
-    images from the registry mirror before pytest starts."""
+    """Lint, then the test job(s), each with a dind service whose engine pulls exactly the
+    project's test images (and Ryuk) from the registry mirror before pytest starts."""
     if shutil.which("gitlab-ci-local") is None:
         pytest.fail("gitlab-ci-local is not installed: .ci/run installs it")
-    project = committed_copy(bake_once(matrix_id(overrides), **overrides), tmp_path)
+    project, shards = project_under_ci(overrides, bake_once, tmp_path)
     images = project_images(project)
-    shards = int(overrides.get("ci_shards", "1"))
 
     result = run_ci(
         [
@@ -154,23 +190,23 @@ def act_runner() -> str:
     return ACT_RUNNER_WITH_BUILDX
 
 
-@pytest.mark.parametrize("overrides", SHARDINGS, ids=matrix_id)
+@pytest.mark.parametrize("overrides", ACT_PROJECTS)
 def test_the_github_workflow_passes_under_act(
-    overrides: dict[str, str], bake_once: Callable[..., Path], tmp_path: Path
+    overrides: dict[str, str] | None, bake_once: Callable[..., Path], tmp_path: Path
 ) -> None:
-    """Both jobs (the test job once per shard) succeed, and each test job's JUnit report
-    arrives as its artifact."""
-    bake = bake_once(matrix_id(overrides), **overrides)
-    project = committed_copy(bake, tmp_path)
+    """Both jobs (the test job once per shard) succeed, the test job pre-pulls exactly the
+    project's images (and Ryuk, and the Dockerfile's base images where there is one), and
+    each test job's JUnit report arrives as its artifact."""
+    project, shards = project_under_ci(overrides, bake_once, tmp_path)
     artifacts = tmp_path / "artifacts"
-    shards = int(overrides.get("ci_shards", "1"))
     act_options = ["-P", f"ubuntu-24.04={act_runner()}"]
-    addopts = shlex.join(WITHOUT_FAULT_TESTS)
-    kafka_image = compose_image_of(bake).get("kafka")
-    if kafka_image and is_stand_in(kafka_image):
-        # The stand-in broker has one listener (../shared/offline-images/README.md).
-        addopts += f" --deselect {KAFKA_IMAGE_CHECK}"
-    act_options += ["--env", f"PYTEST_ADDOPTS={addopts}"]
+    if overrides is not None:  # a bake: its fault tests run elsewhere
+        addopts = shlex.join(WITHOUT_FAULT_TESTS)
+        kafka_image = compose_image_of(project).get("kafka")
+        if kafka_image and is_stand_in(kafka_image):
+            # The stand-in broker has one listener (../shared/offline-images/README.md).
+            addopts += f" --deselect {KAFKA_IMAGE_CHECK}"
+        act_options += ["--env", f"PYTEST_ADDOPTS={addopts}"]
 
     result = run_ci(
         [str(OFFLINE_IMAGES / "act" / "run-act"), str(project), *act_options],
@@ -192,3 +228,8 @@ def test_the_github_workflow_passes_under_act(
         assert suite.get("failures") == suite.get("errors") == "0"
         tests += int(suite.get("tests", "0"))
     assert tests > 0
+    pulled = re.findall(r"\|\s+(?:pulled |present) (\S+)", result.stdout)
+    expected = project_images(project)
+    if (project / "Dockerfile").exists():
+        expected += dockerfile_base_images(project)
+    assert sorted(pulled) == sorted(expected), output

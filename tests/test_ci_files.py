@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import matrix_id, venv_tool
+from tests.helpers import TEMPLATE_DIR, matrix_id, venv_tool
 
 PRE_PULL = "uv run python -m tests.support.images pull"
 PYTEST = "uv run pytest -n auto"
@@ -49,7 +49,7 @@ def test_github_workflow(overrides: dict[str, str], bake_once: Callable[..., Pat
     assert "services" not in jobs["test"]
     test_steps = commands(jobs["test"]["steps"])
     shards = int(overrides.get("ci_shards", "1"))
-    run_tests = f"{PYTEST} --image --junitxml=junit.xml"
+    run_tests = f"{PYTEST} --junitxml=junit.xml"
     [upload] = [step for step in jobs["test"]["steps"] if "upload-artifact" in step.get("uses", "")]
     if shards == 1:
         assert "strategy" not in jobs["test"]
@@ -59,7 +59,10 @@ def test_github_workflow(overrides: dict[str, str], bake_once: Callable[..., Pat
         assert jobs["test"]["strategy"]["fail-fast"] is False
         run_tests += f" --splits {shards} --group ${{{{ matrix.shard }}}}"
         assert upload["with"]["name"] == "junit-${{ matrix.shard }}"
-    assert test_steps.index(PRE_PULL) < test_steps.index(run_tests)
+    # The image tests run (TC_IMAGE), so the pre-pull takes the Dockerfile's base images too.
+    assert test_steps.index(f"{PRE_PULL} --build") < test_steps.index(run_tests)
+    [run_step] = [step for step in jobs["test"]["steps"] if step.get("run") == run_tests]
+    assert run_step["env"]["TC_IMAGE"] == "1"
     python_version = overrides.get("python_version", "3.13")
     assert (project / ".python-version").read_text().strip() == python_version
 
@@ -128,3 +131,11 @@ def test_ci_installs_the_uv_the_project_pins(
     assert len(setup_uv) == 2
     assert all("version" not in step.get("with", {}) for step in setup_uv)
     assert echoed.stdout.strip() == f"uv{pinned['required-version']}"
+
+
+def test_the_template_lints_from_its_own_root() -> None:
+    """ruff skips the generated project's folder (its name holds braces, which a glob reads
+    as alternatives), and passes on the rest."""
+    for command in (("check", "."), ("format", "--check", ".")):
+        linted = venv_tool("ruff", *command, cwd=TEMPLATE_DIR)
+        assert linted.returncode == 0, linted.stdout + linted.stderr

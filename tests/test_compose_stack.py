@@ -137,10 +137,22 @@ def test_a_fresh_bake_runs_its_compose_stack_and_holds_under_load_and_faults(
                 return users, with_event, events
             time.sleep(1)
 
+    def container_id(service: str) -> str:
+        """Its one container's id (compose prints a JSON object a line, or one array)."""
+        listed = run(project, *compose, "ps", "--all", "--format", "json", service).stdout
+        found = [json.loads(line) for line in listed.splitlines() if line.strip()]
+        [container] = found[0] if found and isinstance(found[0], list) else found
+        return str(container["ID"])
+
     try:
         up = run(project, *compose, "up", "--build", "--wait", "--wait-timeout", "240")
         assert up.returncode == 0, up.stdout + up.stderr
         assert request("GET", "/health/ready")[0] == 200
+        built = {
+            service: docker.from_env().containers.get(container_id(service)).image.id
+            for service in ("migrate", "app", "worker")
+        }
+        assert len(set(built.values())) == 1, built  # one image, built once, run by each
         assert request("POST", "/users", {"email": "ada@example.com", "full_name": "Ada"})[0] == 201
         assert all_recorded(within=60)[:2] == (1, 1)  # the worker recorded the event
 
@@ -165,13 +177,9 @@ def test_a_fresh_bake_runs_its_compose_stack_and_holds_under_load_and_faults(
         after_restart = [post_user(f"after-{n}@example.com") for n in range(5)]
         assert [answer.status for answer in after_restart] == [201] * 5
         users_at_end, with_event_at_end, events_at_end = all_recorded(within=90)
-        inspected = {
-            service: json.loads(run(project, *compose, "ps", "--format", "json", service).stdout)
-            for service in ("app", "worker")
-        }
         restarts = {
-            service: docker.from_env().containers.get(found["ID"]).attrs["RestartCount"]
-            for service, found in inspected.items()
+            service: docker.from_env().containers.get(container_id(service)).attrs["RestartCount"]
+            for service in ("app", "worker")
         }
     finally:
         down = run(project, *compose, "down", "--volumes", "--rmi", "local")

@@ -113,3 +113,12 @@ def test_without_uv_the_bake_says_in_one_line_how_to_create_the_lock(tmp_path: P
     assert "uv lock" in baked.stderr
     [project] = tmp_path.iterdir()
     assert not (project / "uv.lock").exists()
+
+
+def test_the_bake_says_where_the_project_is_and_the_next_two_commands(tmp_path: Path) -> None:
+    baked = cookiecutter_cli(tmp_path, {})
+
+    assert baked.returncode == 0, baked.stderr
+    assert f"created {tmp_path / 'acme-users'}" in baked.stdout
+    for step in ("cd acme-users", "docker compose up --build", "uv run pytest -n auto"):
+        assert step in baked.stdout

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from httpx import AsyncClient
 
+from tests.support.app_image import AppContainer, app_in_container, build_app_image, exit_of
 from tests.support.endpoints import ServiceEndpoints
-from tests.support.image import AppContainer, app_in_container, build_app_image, exit_of
 from tests.support.services import module_names
 from tests.support.services.postgres import PostgresEndpoint, cloned_database, on_network
 
@@ -17,9 +17,9 @@ pytestmark = pytest.mark.image
 
 
 @pytest.fixture(scope="module")
-def app_image() -> str:
+def app_image(every_service: None) -> str:
     """Built once per xdist worker that runs tests of this module (the engine's build cache
-    makes the second build quick)."""
+    makes the second build quick); it runs beside every service."""
     return build_app_image()
 
 

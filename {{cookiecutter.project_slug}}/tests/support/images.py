@@ -1,17 +1,28 @@
-"""The test images, read from compose.yaml (the single source of tags), and a parallel pull.
+"""The test images, and a parallel pull: what CI runs before pytest.
 
-`uv run python -m tests.support.images pull` is what CI runs before pytest; `list` prints them.
-The suite's images are those of the compose services with a module in tests/support/services/
-(a project without that folder, where the CI files were copied alone, pulls every image).
-Both use the names the suite starts: behind a registry mirror, with
+    uv run python -m tests.support.images pull [--build] [IMAGE ...]
+    uv run python -m tests.support.images list [--build] [IMAGE ...]
+
+The images come from the first of these that names any: the arguments; pyproject.toml's
+`[tool.test-images] images = [...]` (a project whose tests name their images in code);
+the compose services with a module in tests/support/services/ (this template's layout);
+every image of a compose file (compose.yaml, compose.yml, docker-compose.yaml or
+docker-compose.yml). Ryuk's image is added to them. With none, it says in one line what to
+add and pulls nothing, which is no error; a reference that cannot be pulled is one.
+`--build` adds the Dockerfile's base images (what `pytest --image` builds from).
+
+It needs only pyyaml and testcontainers (which brings the docker SDK), so it can be copied
+alone. The names are those the suite starts: behind a registry mirror, with
 TESTCONTAINERS_HUB_IMAGE_NAME_PREFIX set, Testcontainers puts the prefix in front of each.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
+import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,23 +33,47 @@ from testcontainers.core.config import testcontainers_config
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = PROJECT_ROOT / "compose.yaml"
+COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+NOTHING_DECLARED = (
+    "no test images to pull: list them in pyproject.toml under [tool.test-images] "
+    "(images = [...]) or pass them as arguments"
+)
 
 
 def compose_images(compose_file: Path = COMPOSE_FILE) -> dict[str, str]:
     """The image of every compose service that runs one (the app's services are built)."""
-    services = yaml.safe_load(compose_file.read_text())["services"]
+    services = yaml.safe_load(compose_file.read_text()).get("services") or {}
     return {name: spec["image"] for name, spec in services.items() if "image" in spec}
 
 
-def suite_images(compose_file: Path = COMPOSE_FILE) -> list[str]:
-    """The images of the services the suite starts: those with a module of their own."""
+def declared_images(project: Path) -> list[str]:
+    """The images the tests use, from the first source that names any (see above)."""
+    pyproject = project / "pyproject.toml"
+    if pyproject.exists():
+        table = tomllib.loads(pyproject.read_text()).get("tool", {}).get("test-images", {})
+        if table.get("images"):
+            return list(table["images"])
+    compose_file = next(
+        (project / name for name in COMPOSE_NAMES if (project / name).exists()), None
+    )
+    if compose_file is None:
+        return []
     images = compose_images(compose_file)
-    try:
+    if (project / "tests" / "support" / "services").is_dir():
         from tests.support.services import module_names  # absent where copied alone
-    except ImportError:
-        return list(images.values())
-    modules = set(module_names())
-    return [image for name, image in images.items() if name in modules]
+
+        return [image for name, image in images.items() if name in module_names()]
+    return list(images.values())
+
+
+def base_images(dockerfile: Path) -> list[str]:
+    """The images a Dockerfile builds from: its `ARG *_IMAGE=` defaults and the `FROM`s that
+    name an image (not a stage, not an argument)."""
+    text = dockerfile.read_text()
+    arguments = re.findall(r"^ARG \w+_IMAGE=(\S+)$", text, flags=re.MULTILINE)
+    stages = set(re.findall(r"^FROM \S+ AS (\S+)$", text, flags=re.MULTILINE | re.IGNORECASE))
+    named = re.findall(r"^FROM (?:--platform=\S+ )?([^$\s]\S*)", text, flags=re.MULTILINE)
+    return list(dict.fromkeys([*arguments, *(image for image in named if image not in stages)]))
 
 
 def as_started(reference: str) -> str:
@@ -48,10 +83,15 @@ def as_started(reference: str) -> str:
     return testcontainers_config.hub_image_name_prefix + reference
 
 
-def images_to_pull(compose_file: Path = COMPOSE_FILE) -> list[str]:
-    """The suite's images plus the reaper (Ryuk) of the pinned testcontainers, as started."""
-    references = [*suite_images(compose_file), testcontainers_config.ryuk_image]
-    return [as_started(reference) for reference in references]
+def images_to_pull(project: Path, given: list[str], *, build: bool = False) -> list[str]:
+    """The images, as started, plus the reaper (Ryuk) of the installed Testcontainers; none
+    if nothing names any."""
+    references = given or declared_images(project)
+    if build and (project / "Dockerfile").exists():
+        references += base_images(project / "Dockerfile")
+    if not references:
+        return []
+    return [as_started(reference) for reference in [*references, testcontainers_config.ryuk_image]]
 
 
 def ensure_image(client: docker.DockerClient, reference: str) -> str:
@@ -83,10 +123,14 @@ def pull(references: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.support.images")
     parser.add_argument("command", choices=["list", "pull"])
-    parser.add_argument("--compose-file", type=Path, default=COMPOSE_FILE)
-    parser.add_argument("references", nargs="*", help="these instead of compose.yaml's images")
+    parser.add_argument("--build", action="store_true", help="and the Dockerfile's base images")
+    parser.add_argument("--project", type=Path, default=PROJECT_ROOT, help=argparse.SUPPRESS)
+    parser.add_argument("references", nargs="*", help="these, instead of the declared ones")
     args = parser.parse_args(argv)
-    references = args.references or images_to_pull(args.compose_file)
+    references = images_to_pull(args.project, args.references, build=args.build)
+    if not references:
+        print(NOTHING_DECLARED)
+        return 0
     if args.command == "list":
         print("\n".join(references))
         return 0

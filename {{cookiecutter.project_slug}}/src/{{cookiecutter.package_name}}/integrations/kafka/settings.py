@@ -6,6 +6,7 @@ import asyncio
 from contextlib import suppress
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import BrokerResponseError, KafkaError
 from pydantic import Field
 
 from {{ cookiecutter.package_name }}.config import (
@@ -53,6 +54,25 @@ def create_producer(settings: KafkaSettings) -> AIOKafkaProducer:
         enable_idempotence=settings.enable_idempotence,
         request_timeout_ms=int(settings.send_timeout_seconds * 1000),
     )
+
+
+class IdempotenceRefusedError(KafkaError):  # type: ignore[misc]  # aiokafka has no types
+    """The broker answered, but granted no producer id: it refuses idempotent producers."""
+
+
+async def start_producer(producer: AIOKafkaProducer, settings: KafkaSettings) -> None:
+    """Start `producer`; a broker that answers but refuses idempotence is named as such (it
+    is not down, and no retry will change it)."""
+    try:
+        await producer.start()
+    except BrokerResponseError as error:
+        if not settings.enable_idempotence:
+            raise
+        raise IdempotenceRefusedError(
+            f"the broker answered {type(error).__name__} to InitProducerId: it refuses "
+            "idempotent producers; set KAFKA_ENABLE_IDEMPOTENCE=false for this broker (or "
+            "grant the IdempotentWrite permission)"
+        ) from error
 
 
 async def stop_quietly(client: AIOKafkaProducer | AIOKafkaConsumer) -> None:
