@@ -8,7 +8,7 @@ import pytest
 
 from tests.helpers import bake
 
-collect_ignore = ["snapshots"]
+collect_ignore = ["snapshots", "guides_project"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -219,6 +219,20 @@ def test_a_compose_service_without_a_module_is_left_alone(tmp_path: Path) -> Non
     assert "mailpit" not in pulled.stdout + pulled.stderr
 
 
+def test_a_run_starts_only_the_services_its_tests_use(bake_once: Callable[..., Path]) -> None:
+    project = synced(bake_once(matrix_id({})))
+    images = compose_image_of(project)
+
+    with watch_containers() as activity:
+        result = pytest_in(project, "-n", "2", "tests/integration/test_users_service.py")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    session = session_of(result.stdout)
+    ryuk = next(image for image in project_images(project) if "ryuk" in image)
+    assert activity.images(session) == Counter([images["postgres"], ryuk])
+    assert "not started (no selected test uses it): kafka, redis" in result.stdout
+
+
 def test_unit_only_run_starts_no_container(bake_once: Callable[..., Path]) -> None:
     project = synced(bake_once(matrix_id({})))
 
@@ -329,6 +343,14 @@ UNITTEST = ("uv", "run", "python", "-m", "unittest")
 TESTCASE_MODULE = "tests/integration/test_users_testcase.py"
 
 
+def unittest_outcome(stderr: str, test: str) -> str:
+    """What `unittest -v` printed last for `test`: its line runs until the next test's or the
+    summary's, with what the test logged in between ("ok" may stand on a line of its own)."""
+    match = re.search(rf"^{test} \(.*?(?=^test_|^-{{20}})", stderr, re.MULTILINE | re.DOTALL)
+    assert match, stderr
+    return match.group().rstrip().rsplit(maxsplit=1)[-1]
+
+
 ROLE_TESTCASE = (
     "from sqlalchemy import text\n\n"
     "from tests.support.testcase import IntegrationTestCase\n\n\n"
@@ -358,7 +380,7 @@ def test_testcases_run_under_unittest_with_one_container_per_service(
 
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
-    assert re.search(r"^test_the_init_scripts_role_exists .* ok$", result.stderr, re.MULTILINE)
+    assert unittest_outcome(result.stderr, "test_the_init_scripts_role_exists") == "ok", output
     assert re.search(r"^Ran [1-9]\d* tests? in", result.stderr, re.MULTILINE), output
     assert re.search(r"^OK$", result.stderr, re.MULTILINE), output
     session = session_of(result.stderr)
@@ -515,5 +537,7 @@ def test_the_readme_steps_for_a_new_model_give_a_migration_the_suite_accepts(
     assert not docker.from_env().containers.list(all=True, filters={"id": throwaway[0]})
     [revision] = set((project / "migrations" / "versions").iterdir()) - before
     assert 'op.create_table(\n        "orders"' in revision.read_text()
+    assert 'revision: str = "0004"' in revision.read_text()  # numbered on, after 0003
+    assert re.fullmatch(r"\d{4}_\d\d_\d\d_\d{4}-0004_orders\.py", revision.name), revision.name
     checked = pytest_in(project, "tests/integration/test_migrations.py")
     assert checked.returncode == 0, checked.stdout

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from hooks.post_gen_project import FEATURES, matching_paths, whole_word
-from tests.helpers import MATRIX, answers_of, matrix_id, run, text_files
+from tests.helpers import MATRIX, answers_of, matrix_id, run, text_files, venv_tool
 
 LEFTOVER = re.compile(r"(?<!\$)\{\{|\{%|cookiecutter\.")
 CASES = [pytest.param(overrides, id=matrix_id(overrides)) for overrides in MATRIX]
@@ -88,3 +88,26 @@ def test_unit_tests_pass_without_docker(project: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"\d+ passed", result.stdout)
+
+
+def test_the_workflow_passes_zizmor(project: Path) -> None:
+    """zizmor's audits that need no network, at its default severity: actions pinned by
+    commit, checkouts that keep no credentials, Dependabot's cooldown."""
+    if not (project / ".github").exists():
+        pytest.skip("this bake has no GitHub workflow")
+    audited = venv_tool("zizmor", "--offline", ".github", cwd=project)
+    assert audited.returncode == 0, audited.stdout + audited.stderr
+
+
+def test_the_dockerfile_passes_hadolint(project: Path) -> None:
+    linted = venv_tool("hadolint", "Dockerfile", cwd=project)
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+def test_every_module_the_code_imports_is_declared(project: Path) -> None:
+    """deptry over src/ with its every rule (the project's config), then over the tests too,
+    where importing a test dependency is the point (DEP004)."""
+    deptry = ("uv", "run", "--quiet", "--with", "deptry", "deptry", ".")
+    for extra in ((), ("--exclude", r"\.venv", "--ignore", "DEP004")):
+        checked = run(project, *deptry, *extra)
+        assert checked.returncode == 0, checked.stdout + checked.stderr

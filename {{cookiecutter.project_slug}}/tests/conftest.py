@@ -1,10 +1,12 @@
-"""The fixtures tests use. The machinery behind them lives in tests/support/.
+"""The fixtures tests use. The machinery behind them lives in tests/support/ (its package
+docstring maps it).
 
-Services start once per run, only if an integration test is selected (tests/support/plugin.py).
-Each service's own fixtures live in its module, tests/support/services/<service>.py: for
+Services start once per run, those the selected tests use (tests/support/plugin.py). Each
+service's own fixtures live in its module, tests/support/services/<service>.py: for
 PostgreSQL `db_session` (a transaction rolled back after the test, on this worker's clone
 of the migrated template), `fresh_database` (a clone of its own, for real commits),
-`postgres` (the server); every other service's fixtures are named after it.
+`postgres` (the server); every other service's fixtures are named after it, and
+`<service>_settings` is a test's share of it, as the app's settings.
 
 `served_app` (tests/support/served.py) is the app as production runs it: uvicorn in a
 process of its own, configured by its environment, logging JSON, for the tests of the API's
@@ -20,12 +22,17 @@ from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from {{ cookiecutter.package_name }}.config import DatabaseSettings, Environment, Settings
+from {{ cookiecutter.package_name }}.config import (
+    DatabaseSettings,
+    Environment,
+    IntegrationSettings,
+    Settings,
+)
 from {{ cookiecutter.package_name }}.main import create_app
 
 from tests.support.app import app_client, use_session
 from tests.support.endpoints import ENDPOINTS_PROVIDER, ServiceEndpoints
-from tests.support.services import integration_settings, plugin_modules
+from tests.support.services import plugin_modules
 
 # The service modules first: pytest rewrites their asserts only if it imports them itself.
 pytest_plugins = [*plugin_modules(), "tests.support.served", "tests.support.plugin"]
@@ -38,12 +45,15 @@ def services(request: pytest.FixtureRequest) -> ServiceEndpoints:
 
 
 @pytest.fixture
-def settings(request: pytest.FixtureRequest, worker_database_url: str) -> Settings:
-    """Settings pointing at this worker's services; built explicitly, never via os.environ."""
+def settings(
+    worker_database_url: str, integration_settings: tuple[IntegrationSettings, ...]
+) -> Settings:
+    """Settings pointing at this test's share of each service; built explicitly, never via
+    os.environ."""
     return Settings(
         environment=Environment.TEST,
         database=DatabaseSettings(url=worker_database_url),
-        integrations=integration_settings(request),
+        integrations=integration_settings,
     )
 
 

@@ -1,7 +1,9 @@
-"""Domain events and the sink routers add them to. A message broker integration installs a
-real sink (writing each event to an outbox table in the request's transaction, for a relay
-to publish after the commit); without one, events are dropped (nothing is subscribed to
-them)."""
+"""Domain events and the publishers they go to. Routes add each event to the request's
+transaction (`EventSinkDep`); every publisher an integration registered gets every event
+(a broker integration writes it to an outbox table in that transaction, for a relay to
+publish after the commit). Publishers compose: any number may register, in any order, and
+none replaces another; with none, events are dropped (nothing is subscribed to them).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Protocol
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,17 +34,35 @@ class EventSink(Protocol):
         ...
 
 
-class DroppingEventSink:
+class EventPublishers:
+    """`EventSink` handing each event to every registered publisher, in registration order."""
+
+    def __init__(self) -> None:
+        self.publishers: dict[str, EventSink] = {}
+
+    def register(self, name: str, publisher: EventSink) -> None:
+        if name in self.publishers:
+            raise ValueError(f"an event publisher named {name!r} is registered already")
+        self.publishers[name] = publisher
+
     def add(self, session: AsyncSession, event: DomainEvent, *, key: str) -> None:
-        logger.debug("no broker installed: dropping %s %s", event.event_type, event.event_id)
+        if not self.publishers:
+            logger.debug("no event publisher: dropping %s %s", event.event_type, event.event_id)
+        for publisher in self.publishers.values():
+            publisher.add(session, event, key=key)
+
+    def describe(self) -> str:
+        return ", ".join(self.publishers) or "none (domain events are dropped)"
 
 
-DROPPING_EVENT_SINK = DroppingEventSink()
+def event_publishers(app: FastAPI) -> EventPublishers:
+    """The app's publishers, for an integration to register its own in its lifespan."""
+    publishers: EventPublishers = app.state.event_publishers
+    return publishers
 
 
 def get_event_sink(request: Request) -> EventSink:
-    sink: EventSink = getattr(request.app.state, "event_sink", DROPPING_EVENT_SINK)
-    return sink
+    return event_publishers(request.app)
 
 
 EventSinkDep = Annotated[EventSink, Depends(get_event_sink)]

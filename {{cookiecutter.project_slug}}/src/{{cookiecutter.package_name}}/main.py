@@ -25,6 +25,7 @@ from {{ cookiecutter.package_name }}.db import (
     create_session_factory,
     ping_database,
 )
+from {{ cookiecutter.package_name }}.events import EventPublishers, event_publishers
 from {{ cookiecutter.package_name }}.integrations import installed_integrations
 from {{ cookiecutter.package_name }}.limits import install_body_limit
 from {{ cookiecutter.package_name }}.logs import configure_logging
@@ -63,6 +64,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 required = integration.required
                 dependencies[integration.name] = health.Dependency(check, required=required)
         app.state.dependencies = dependencies
+        logger.info("event publishers: %s", event_publishers(app).describe())
         yield
 
 
@@ -105,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses=problem_responses(500),  # any route may fail on our side
     )
     app.state.settings = settings
+    app.state.event_publishers = EventPublishers()
     install_body_limit(app, settings.max_request_body_bytes)
     install_problems(app)
     app.include_router(health.router)

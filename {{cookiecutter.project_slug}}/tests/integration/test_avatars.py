@@ -1,6 +1,9 @@
+from __future__ import annotations
+
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import pytest
 from aiobotocore.session import get_session
@@ -8,7 +11,6 @@ from botocore.exceptions import ClientError
 from httpx import AsyncClient
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
-from types_aiobotocore_s3 import S3Client
 
 from {{ cookiecutter.package_name }}.config import DatabaseSettings, Environment, Settings
 from {{ cookiecutter.package_name }}.integrations.s3 import (
@@ -23,6 +25,9 @@ from tests.support.app import app_client, assert_serving_without, use_session
 from tests.support.factories import UserFactory, create
 from tests.support.services.postgres import PostgresEndpoint
 from tests.support.services.s3 import S3Endpoint
+
+if TYPE_CHECKING:  # the stubs are a development dependency
+    from types_aiobotocore_s3 import S3Client
 
 pytestmark = pytest.mark.integration
 

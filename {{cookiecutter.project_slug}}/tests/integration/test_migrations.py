@@ -6,13 +6,13 @@ from sqlalchemy.engine import make_url
 
 from {{ cookiecutter.package_name }}.models import Base
 
-from tests.support.databases import (
+from tests.support.services.postgres import (
+    PostgresEndpoint,
     alembic_config,
     create_database,
     drop_database,
     unique_database_name,
 )
-from tests.support.services.postgres import PostgresEndpoint
 
 pytestmark = pytest.mark.integration
 

@@ -197,7 +197,7 @@ async def test_sigterm_stops_the_worker_backing_off(
 
 
 async def test_sigterm_stops_the_app_while_its_relay_backs_off(
-    services: ServiceEndpoints, fresh_database: str
+    services: ServiceEndpoints, every_service: None, fresh_database: str
 ) -> None:
     environment = {
         "DATABASE_URL": fresh_database,

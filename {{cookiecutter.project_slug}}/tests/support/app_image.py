@@ -22,8 +22,8 @@ from testcontainers.core.config import ConnectionMode
 from testcontainers.core.docker_client import DockerClient
 from testcontainers.core.labels import LABEL_SESSION_ID, LABEL_TESTCONTAINERS
 
+from tests.support.container_engine import engine
 from tests.support.endpoints import ServiceEndpoints
-from tests.support.engine import engine
 from tests.support.served import becomes_live
 from tests.support.services import app_environments
 

@@ -17,20 +17,19 @@ mode, as outside a container). TESTCONTAINERS_CONNECTION_MODE or TESTCONTAINERS_
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
-from unittest import mock
 
 import docker
 import docker.constants
 import docker.errors
-import testcontainers.core.container
 from testcontainers.core.config import ConnectionMode, testcontainers_config
 from testcontainers.core.docker_client import DockerClient, get_docker_host
 from testcontainers.core.utils import inside_container
+
+from tests.support.testcontainers_internals import sharing_client
 
 # docker-py's default when neither DOCKER_HOST nor a Docker context names an engine.
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
@@ -58,20 +57,11 @@ class Engine:
         how = f"mapped ports through {self.mode.value} ({self.mode_reason})"
         return f"{self.name} at {self.url}; {how}"
 
-    @contextlib.contextmanager
-    def shared(self) -> Iterator[None]:
-        """Containers created in this block talk to the engine through this one client.
-
-        Each Testcontainers container makes a client of its own, and each new client asks
-        the engine for its API version: 0.5 s a container on Podman 4.3. There is no
-        argument for handing one in, so the class it makes them with is swapped for the
-        block (single-threaded: before the start threads).
-        """
-        with mock.patch.object(testcontainers.core.container, "DockerClient", new=self._same):
-            yield
-
-    def _same(self, **_: Any) -> DockerClient:
-        return self.client
+    def shared(self) -> AbstractContextManager[None]:
+        """Containers created in this block talk to the engine through this one client: each
+        new client asks the engine its API version (0.5 s on Podman 4.3). Single-threaded:
+        before the start threads."""
+        return sharing_client(self.client)
 
 
 _engine: Engine | None = None

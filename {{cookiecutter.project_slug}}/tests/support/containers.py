@@ -16,19 +16,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import docker
 import docker.errors
-import testcontainers.core.labels
 from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import DockerContainer, Reaper
 from testcontainers.core.labels import SESSION_ID
 
-from tests.support.engine import EngineUnreachableError, engine
+from tests.support.container_engine import EngineUnreachableError, engine
 from tests.support.images import ensure_image
 from tests.support.reuse import adopt_or_replace, labelled
 from tests.support.services import TestService
+from tests.support.testcontainers_internals import (
+    created_container,
+    in_session,
+    reaper_image_as_given,
+)
 
 LOG_TAIL_LINES = 40
 FOR_ONE_TEST_LABEL = "tc-service.for-one-test"  # its value: the test's id
@@ -70,7 +73,7 @@ class StartFailure(RuntimeError):
 class RunningServices:
     """The run's containers by service; `reused` ones were adopted and outlive this run."""
 
-    services: dict[str, TestService[Any]]
+    services: dict[str, TestService[Any, Any]]
     containers: dict[str, DockerContainer]
     images: dict[str, str]
     started_in_seconds: dict[str, float] = field(default_factory=dict)
@@ -84,30 +87,21 @@ class RunningServices:
 
 
 def start_reaper() -> None:
-    """Start the run's Ryuk, or remove what its failed setup left. With
-    TESTCONTAINERS_HUB_IMAGE_NAME_PREFIX set, Testcontainers 4.15 prefixes Ryuk's image but
-    then no longer recognises Ryuk's own container, and starts a reaper for it, recursively
-    (testcontainers-python#1085); so Ryuk's image is named with the prefix already, and
-    nothing is added to it while it starts."""
+    """Start the run's Ryuk, or remove what its failed setup left."""
     if testcontainers_config.ryuk_disabled:
         return
-    prefix = testcontainers_config.hub_image_name_prefix
-    ryuk_image = testcontainers_config.ryuk_image
+    ryuk_image = testcontainers_config.hub_image_name_prefix + testcontainers_config.ryuk_image
     try:
-        ensure_image(engine().docker, prefix + ryuk_image)
+        ensure_image(engine().docker, ryuk_image)
     except docker.errors.DockerException as error:
         stage = "pulling the reaper's image (Ryuk)"
-        raise StartFailure(stage, None, error, pull_hint(prefix + ryuk_image)) from error
-    testcontainers_config.hub_image_name_prefix = ""
-    testcontainers_config.ryuk_image = prefix + ryuk_image
+        raise StartFailure(stage, None, error, pull_hint(ryuk_image)) from error
     try:
-        Reaper.get_instance()
+        with reaper_image_as_given():
+            Reaper.get_instance()
     except Exception as error:
         remove_reaper()
         raise StartFailure("starting the reaper (Ryuk)", None, error, REAPER_HINT) from error
-    finally:
-        testcontainers_config.hub_image_name_prefix = prefix
-        testcontainers_config.ryuk_image = ryuk_image
 
 
 def remove_reaper() -> None:
@@ -142,7 +136,7 @@ def _start_timed(name: str, container: DockerContainer) -> float:
     try:
         container.start()
     except Exception as error:
-        created = container._container  # Testcontainers keeps it private
+        created = created_container(container)
         stage = "waiting for it to be ready" if created else "creating its container"
         tail = ""
         with contextlib.suppress(Exception):
@@ -156,7 +150,7 @@ def _start_timed(name: str, container: DockerContainer) -> float:
 
 
 def start_services(
-    services: list[tuple[TestService[Any], str]], workers: int, *, reuse: bool = False
+    services: list[tuple[TestService[Any, Any], str]], workers: int, *, reuse: bool = False
 ) -> RunningServices:
     """Start every service in parallel threads, so a cold start costs about the slowest one.
 
@@ -234,15 +228,14 @@ def container_for_one_test[C: DockerContainer](
     restarts it: the run's own containers serve every test and worker), and stop it after.
 
     It joins the run's Testcontainers session, so the run's one Ryuk reaps it if the run is
-    killed, and the worker starts no Ryuk of its own: Testcontainers labels what it starts
-    with the session id of the process, which it keeps in a module global.
+    killed, and the worker starts no Ryuk of its own.
     """
     container.with_kwargs(labels={FOR_ONE_TEST_LABEL: test})
     ensure_image(engine().docker, container.image)
     ryuk_disabled = testcontainers_config.ryuk_disabled
     testcontainers_config.ryuk_disabled = True
     try:
-        with mock.patch.object(testcontainers.core.labels, "SESSION_ID", session_id):
+        with in_session(session_id):
             container.start()
         yield container
     finally:

@@ -70,8 +70,8 @@ def run(host: str, port: int, reuse: bool) -> int:
         for name, value in environment.items():
             if name.endswith(("_URL", "_SERVERS")):
                 print(f"  {name}={value}")
-        kept = "the containers are kept (reuse)" if reuse else "and removes the containers"
-        print(f"Ctrl-C stops the app {kept}.", flush=True)
+        kept = "; the containers are kept (reuse)" if reuse else " and removes the containers"
+        print(f"Ctrl-C stops the app{kept}.", flush=True)
         while all(child.poll() is None for child in children):
             time.sleep(0.2)
         return 1  # a child exited by itself: stop the rest and say so

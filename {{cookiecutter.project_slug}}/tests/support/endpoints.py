@@ -1,4 +1,7 @@
-"""Where the run's services are: written by the process that started them, read by workers."""
+"""Where the run's services are: written by the process that started them, read by workers.
+
+Each service's endpoint crosses as JSON and is read back into its service's dataclass
+(`endpoint_type`) here, once: fixtures get it typed from `services.of(SERVICE)`."""
 
 from __future__ import annotations
 
@@ -8,21 +11,22 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from testcontainers.core.labels import SESSION_ID
 
 from tests.support.containers import RunningServices, StartFailure
-from tests.support.services import Endpoint
+from tests.support.services import TestService, load
 
 
 @dataclass(frozen=True)
-class ServiceEndpoint:
+class StartedService:
     image: str
     container_id: str
     address: str
     notes: list[str]
-    endpoint: Endpoint
+    endpoint: Any  # its service's endpoint_type
 
 
 @dataclass(frozen=True)
@@ -32,13 +36,13 @@ class ServiceEndpoints:
     # The Testcontainers session of the process that started them: its Ryuk also reaps any
     # container a worker labels with it.
     session_id: str
-    services: dict[str, ServiceEndpoint]
+    services: dict[str, StartedService]
 
     @classmethod
     def of_running(cls, running: RunningServices) -> ServiceEndpoints:
         """Ask each running service what workers need (in parallel: some wait on a server)."""
 
-        def describe(name: str) -> ServiceEndpoint:
+        def describe(name: str) -> StartedService:
             service, container = running.services[name], running.containers[name]
             try:
                 endpoint = service.endpoint(container)
@@ -48,7 +52,7 @@ class ServiceEndpoints:
                     f"tests/support/services/{name}.py; for postgres, often a migration)"
                 )
                 raise StartFailure("preparing it for the tests", name, error, hint) from error
-            return ServiceEndpoint(
+            return StartedService(
                 image=running.images[name],
                 container_id=container.get_container_id(),
                 address=service.address(endpoint),
@@ -61,8 +65,15 @@ class ServiceEndpoints:
             described = dict(zip(names, pool.map(describe, names), strict=True))
         return cls(run_id=uuid.uuid4().hex[:8], session_id=SESSION_ID, services=described)
 
-    def of(self, service: str) -> Endpoint:
-        return self.services[service].endpoint
+    def of[E](self, service: TestService[Any, E]) -> E:
+        """The service's endpoint, as its dataclass."""
+        if service.name not in self.services:
+            pytest.fail(
+                f"{service.name} was not started: no selected test depends on it in its "
+                "parameters (a fixture requested with request.getfixturevalue() is invisible "
+                "before the run; name it in a test's or a fixture's parameters)"
+            )
+        return cast("E", self.services[service.name].endpoint)
 
     def container_ids(self) -> dict[str, str]:
         return {name: service.container_id for name, service in self.services.items()}
@@ -80,7 +91,10 @@ class ServiceEndpoints:
     @classmethod
     def read(cls, path: Path) -> ServiceEndpoints:
         data = json.loads(path.read_text())
-        services = {name: ServiceEndpoint(**fields) for name, fields in data["services"].items()}
+        services = {}
+        for name, fields in data["services"].items():
+            endpoint = load(name).endpoint_type(**fields.pop("endpoint"))
+            services[name] = StartedService(**fields, endpoint=endpoint)
         return cls(run_id=data["run_id"], session_id=data["session_id"], services=services)
 
 

@@ -1,19 +1,25 @@
-"""Pytest hooks that give a run its services: started once, by the process owning the session.
+"""Pytest hooks that give a run its services: started once, by the process owning the session,
+and only those its selected tests use.
 
 Without xdist that is the only pytest process. With xdist it is the controller: workers
 never start containers, because a worker's Ryuk session would reap them when that worker
-exits, under the other workers' feet. Whether the run needs services is known only after
-collection, which under xdist happens in the workers; each worker flags it in a shared
-directory, and the controller starts the services when the first worker reports its
-collection, before any test is scheduled. Workers read the endpoints from the same directory.
+exits, under the other workers' feet. Which services the run needs is known only after
+collection, from each selected integration test's fixture closure (a service's fixtures all
+depend on the one named after it), which under xdist happens in the workers; each worker
+writes the list to a shared directory, and the controller starts those services when the
+first worker reports its collection, before any test is scheduled. Workers read the
+endpoints from the same directory.
 """
 
 from __future__ import annotations
 
 import gc
+import json
+import os
 import shutil
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -21,6 +27,9 @@ from typing import Any
 import pytest
 from testcontainers.core.labels import SESSION_ID
 
+from {{ cookiecutter.package_name }}.config import IntegrationSettings
+
+from tests.support.container_engine import EngineUnreachableError, engine
 from tests.support.containers import (
     LOG_TAIL_LINES,
     RunningServices,
@@ -29,7 +38,6 @@ from tests.support.containers import (
     start_services,
 )
 from tests.support.endpoints import ENDPOINTS_PROVIDER, ServiceEndpoints, use_endpoints_of_run
-from tests.support.engine import EngineUnreachableError, engine
 from tests.support.images import as_started, compose_images
 from tests.support.reuse import (
     ReuseRefusedError,
@@ -37,13 +45,36 @@ from tests.support.reuse import (
     remove_project_containers,
     reuse_requested,
 )
-from tests.support.services import MissingComposeServiceError, present_services
+from tests.support.services import (
+    MissingComposeServiceError,
+    Worker,
+    depending_on,
+    loaded_services,
+    module_names,
+    present_services,
+)
 
 PLUGIN_NAME = "tc-service-services"
 HANDOFF_DIR_KEY = "tc_service_handoff_dir"
-SERVICES_NEEDED = "services-needed"
+SERVICES_NEEDED = "services-needed.json"
 ENDPOINTS_FILE = "endpoints.json"
 IMAGE_TESTS_SKIPPED = "builds the app's image from the Dockerfile: run with --image"
+
+
+def image_tests_requested(config: pytest.Config) -> bool:
+    """`--image`, or TC_IMAGE=1 (what CI sets: a copied workflow then runs anywhere)."""
+    return bool(config.getoption("image")) or os.environ.get("TC_IMAGE", "") not in ("", "0")
+
+
+def services_used(items: list[pytest.Item]) -> dict[str, int]:
+    """How many selected, runnable integration tests use each service: those whose fixture
+    closure holds the fixture named after it (IntegrationTestCase names every one)."""
+    used: Counter[str] = Counter()
+    for item in items:
+        if item.get_closest_marker("integration") and not item.get_closest_marker("skip"):
+            closure = set(getattr(item, "fixturenames", ()))
+            used.update(name for name in module_names() if name in closure)
+    return dict(used)
 
 
 class ServicesPlugin:
@@ -69,20 +100,21 @@ class ServicesPlugin:
         for item in items:
             if item.path.is_relative_to(integration):
                 item.add_marker(pytest.mark.integration)
-            if item.get_closest_marker("image") and not self.config.getoption("image"):
+            if item.get_closest_marker("image") and not image_tests_requested(self.config):
                 item.add_marker(pytest.mark.skip(reason=IMAGE_TESTS_SKIPPED))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if session.config.option.collectonly:
             return
-        if not any(item.get_closest_marker("integration") for item in session.items):
+        used = services_used(session.items)
+        if not used:
             return
         if self.is_worker:
             # Written before xdist reports this worker's collection to the controller.
-            (self.handoff_dir / SERVICES_NEEDED).touch()
+            (self.handoff_dir / SERVICES_NEEDED).write_text(json.dumps(used))
         else:
-            self._start()
+            self._start(used)
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         try:
@@ -90,7 +122,7 @@ class ServicesPlugin:
         except MissingComposeServiceError as error:
             return [f"test services: {error}"]
         images = ", ".join(f"{service.name}={as_started(image)}" for service, image in services)
-        return [f"test services (started once, only if integration tests run): {images}"]
+        return [f"test services (started once, those the selected tests use): {images}"]
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -122,18 +154,19 @@ class ServicesPlugin:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
-        if not self._decided and (self.handoff_dir / SERVICES_NEEDED).exists():
-            self._start()
+        needed = self.handoff_dir / SERVICES_NEEDED
+        if not self._decided and needed.exists():
+            self._start(json.loads(needed.read_text()))
         self._decided = True
 
     # -- the process that owns the session ------------------------------------------------
 
-    def _start(self) -> None:
+    def _start(self, used: dict[str, int]) -> None:
         self._decided = True
         began = time.perf_counter()
         workers = len(self.config.getoption("tx", None) or []) or 1
         try:
-            services = present_services(compose_images())
+            services = present_services(compose_images(), only=set(used))
             self.running = start_services(services, workers, reuse=self.reuse)
             self._endpoints = ServiceEndpoints.of_running(self.running)
         except MissingComposeServiceError as error:
@@ -159,6 +192,13 @@ class ServicesPlugin:
             reporter.write_line(f"  engine: {engine().describe()}")
             for line in self._endpoints.describe():
                 reporter.write_line(f"  {line}")
+            counts = ", ".join(f"{name} {count}" for name, count in sorted(used.items()))
+            unused = sorted(set(module_names()) - set(used))
+            reporter.write_line(f"  selected tests using each: {counts}")
+            if unused:
+                reporter.write_line(
+                    f"  not started (no selected test uses it): {', '.join(unused)}"
+                )
             reporter.flush()  # shown now, even when stdout is a pipe and tests take a while
 
     def _stop(self) -> None:
@@ -181,7 +221,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--image",
         action="store_true",
-        help="also run the tests marked `image`: build the Dockerfile and test the container",
+        help="also run the tests marked `image`: build the Dockerfile and test the container "
+        "(or TC_IMAGE=1)",
     )
     parser.addoption(
         "--clean-reused-containers",
@@ -220,3 +261,25 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(plugin, PLUGIN_NAME)
     config.stash[ENDPOINTS_PROVIDER] = plugin.endpoints
     use_endpoints_of_run(plugin.endpoints)  # for IntegrationTestCase (tests/support/testcase.py)
+
+
+# -- fixtures every service module shares ------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def worker(services: ServiceEndpoints, worker_id: str) -> Worker:
+    """This process, as the services' shares name what they create for it."""
+    return Worker(services.run_id, worker_id)
+
+
+@pytest.fixture(scope="session")
+@depending_on(*module_names())
+def every_service(**endpoints: object) -> None:
+    """Depend on this to use every service (an app process of its own, the built image)."""
+
+
+@pytest.fixture
+@depending_on(*(s.settings_fixture for s in loaded_services() if s.settings_fixture))
+def integration_settings(**settings: IntegrationSettings | None) -> tuple[IntegrationSettings, ...]:
+    """The app's settings for each service it has an integration for: this test's shares."""
+    return tuple(found for found in settings.values() if found is not None)

@@ -10,13 +10,14 @@ off for the run, since Ryuk's job is to remove what a run leaves behind.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import os
 from pathlib import Path
 
 import docker
 from testcontainers.core.container import DockerContainer
+
+from tests.support.testcontainers_internals import adopt, configuration
 
 PROJECT_LABEL = "tc-service.project"
 SERVICE_LABEL = "tc-service.service"
@@ -47,23 +48,7 @@ def project_key() -> str:
 
 def config_hash(container: DockerContainer) -> str:
     """Everything that decides what the container is: a change means a new container."""
-    container._configure()  # what start() adds first (a module's credentials, say)
-    config = {
-        "class": f"{type(container).__module__}.{type(container).__qualname__}",
-        "testcontainers": importlib.metadata.version("testcontainers"),
-        "image": container.image,
-        "env": container.env,
-        "command": container._command,  # testcontainers keeps it private
-        "tmpfs": container.tmpfs,
-        "ports": sorted(container.ports),
-        # Files copied in before it starts (PostgreSQL's init scripts): by content.
-        "copied": [
-            (spec[1], hashlib.sha256(Path(spec[0]).read_bytes()).hexdigest())
-            if isinstance(spec[0], Path)
-            else (spec[1], hashlib.sha256(spec[0]).hexdigest())
-            for spec in container._transferable_specs  # testcontainers keeps them private
-        ],
-    }
+    config = configuration(container)
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -95,7 +80,7 @@ def adopt_or_replace(container: DockerContainer, service: str, client: docker.Do
     for candidate in existing:
         usable = candidate.status == "running" and candidate.labels.get(CONFIG_LABEL) == wanted
         if usable and not adopted:
-            container._container = candidate  # adopt it instead of creating one
+            adopt(container, candidate)
             adopted = True
         elif not usable:
             candidate.remove(force=True, v=True)

@@ -142,7 +142,9 @@ def served_app_process(
 
 
 @pytest.fixture(scope="session")
-def served_app(services: ServiceEndpoints, postgres: PostgresEndpoint) -> Iterator[ServedApp]:
+def served_app(
+    services: ServiceEndpoints, postgres: PostgresEndpoint, every_service: None
+) -> Iterator[ServedApp]:
     """One per worker that asks, over a database of its own; its output is kept."""
     with cloned_database(postgres) as database_url:
         environment = {"ENVIRONMENT": "test", "LOG_FORMAT": "json", "DATABASE_URL": database_url}

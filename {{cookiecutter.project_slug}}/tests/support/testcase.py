@@ -4,8 +4,8 @@ Under pytest (with or without xdist) a TestCase uses the run's containers, start
 controller. Under `python -m unittest` the first test that needs them starts them, once per
 process, and they stop when it exits (Ryuk removes them if it is killed). Either way each
 test gets a session on this worker's clone of the migrated template, rolled back after the
-test; a client to the app using that session; and each service's share of the test (what
-`set_up_test_case` gives in its module, tests/support/services/<service>.py) in the app's
+test; a client to the app using that session; and each service's share of the test (its
+`share`, tests/support/services/<service>.py, which the pytest fixtures use too) in the app's
 settings, `self.settings.integration(<its settings class>)`.
 """
 
@@ -17,6 +17,7 @@ import os
 import sys
 import unittest
 from functools import cache
+from typing import ClassVar
 
 import pytest
 from httpx import AsyncClient
@@ -29,11 +30,11 @@ from {{ cookiecutter.package_name }}.main import create_app
 
 from tests.support.app import app_client, use_session
 from tests.support.containers import LOG_TAIL_LINES, container_log_tails, start_services
-from tests.support.databases import rolled_back_session
 from tests.support.endpoints import ServiceEndpoints, endpoints_of_run
 from tests.support.images import compose_images
-from tests.support.services import Worker, loaded_services, present_services
-from tests.support.services.postgres import PostgresEndpoint, worker_database
+from tests.support.services import Worker, loaded_services, module_names, present_services
+from tests.support.services.postgres import SERVICE as POSTGRES
+from tests.support.services.postgres import rolled_back_session, worker_database
 
 SLOW_STEP_SECONDS = 1.0
 
@@ -59,7 +60,8 @@ def services_for_tests() -> ServiceEndpoints:
 class IntegrationTestCase(unittest.IsolatedAsyncioTestCase):
     """A TestCase against the real services: see the module's docstring."""
 
-    pytestmark = pytest.mark.integration  # under pytest: needs the run's services
+    # Under pytest: an integration test, using every service (the run starts them all).
+    pytestmark: ClassVar = [pytest.mark.integration, pytest.mark.usefixtures(*module_names())]
 
     session: AsyncSession
     client: AsyncClient
@@ -73,8 +75,7 @@ class IntegrationTestCase(unittest.IsolatedAsyncioTestCase):
         # database) runs here, before the test's event loop runs anything.
         self.services = services_for_tests()
         self.worker = Worker(self.services.run_id, os.environ.get("PYTEST_XDIST_WORKER", "master"))
-        postgres = PostgresEndpoint(**self.services.of("postgres"))
-        self.database_url = worker_database(postgres, self.worker)
+        self.database_url = worker_database(self.services.of(POSTGRES), self.worker)
 
     async def asyncSetUp(self) -> None:
         # The loop runs in debug mode, which logs every step over 0.1 s: round trips to real
@@ -87,9 +88,8 @@ class IntegrationTestCase(unittest.IsolatedAsyncioTestCase):
         self.session = await self.enterAsyncContext(rolled_back_session(engine))
         integrations = []
         for service in loaded_services():
-            endpoint = self.services.of(service.name)
-            settings = await service.set_up_test_case(self, endpoint, self.worker)
-            if settings is not None:
+            share = service.share(self.services.of(service), self.worker)
+            if (settings := await self.enterAsyncContext(share)) is not None:
                 integrations.append(settings)
         self.settings = Settings(
             environment=Environment.TEST,

@@ -1,4 +1,4 @@
-"""How the suite reaches mapped ports (tests/support/engine.py), without an engine: the
+"""How the suite reaches mapped ports (tests/support/container_engine.py), without an engine: the
 cases where Testcontainers' own guess breaks, and the settings that always win."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from testcontainers.core.config import ConnectionMode, testcontainers_config
 from testcontainers.core.docker_client import DockerClient
 
-from tests.support import engine
+from tests.support import container_engine as engine
 
 
 class FakeApi:

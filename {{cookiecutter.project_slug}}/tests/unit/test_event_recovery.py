@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from aiokafka import TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaConnectionError
+from aiokafka.errors import CommitFailedError, KafkaConnectionError, UnknownError
 from sqlalchemy.exc import OperationalError
 
 from {{ cookiecutter.package_name }}.config import PACKAGE
@@ -20,7 +20,9 @@ from {{ cookiecutter.package_name }}.integrations.kafka import worker as worker_
 from {{ cookiecutter.package_name }}.integrations.kafka.outbox import OutboxRelay
 from {{ cookiecutter.package_name }}.integrations.kafka.settings import (
     MAX_BACKOFF_SECONDS,
+    IdempotenceRefusedError,
     KafkaSettings,
+    start_producer,
 )
 from {{ cookiecutter.package_name }}.integrations.kafka.worker import EventWorker, Stopped
 from {{ cookiecutter.package_name }}.users.events import UserCreated
@@ -146,6 +148,20 @@ async def test_a_commit_the_group_refuses_leaves_the_worker_consuming(
     stop.set()
     with pytest.raises(Stopped):
         await consuming
+
+
+class RefusingProducer:
+    """A broker's answer to InitProducerId when it grants no producer ids."""
+
+    async def start(self) -> None:
+        raise UnknownError()
+
+
+async def test_a_broker_refusing_idempotent_producers_is_named_as_such() -> None:
+    with pytest.raises(IdempotenceRefusedError, match="refuses idempotent producers"):
+        await start_producer(RefusingProducer(), KafkaSettings())
+    with pytest.raises(UnknownError):  # without idempotence, it is no such refusal
+        await start_producer(RefusingProducer(), KafkaSettings(enable_idempotence=False))
 
 
 def test_the_worker_refuses_a_bad_database_url_without_showing_it() -> None:

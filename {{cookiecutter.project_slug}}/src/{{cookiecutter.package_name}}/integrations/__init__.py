@@ -2,10 +2,12 @@
 
 An integration is a package here defining `INTEGRATION`: in the app's lifespan it opens its
 client from its settings, puts what routers use on `app.state` (behind a small interface
-such as `cache.Cache` or `events.EventSink`) and yields its readiness check; routes that
-exist only with it are its `routers`, tables its modules define. Adding one means adding a
-package; nothing else in the app changes. A PostgreSQL extension's integration has no client
-and yields no check of its own: its readiness is the database's.
+such as `cache.Cache`), registers as an event publisher if it is one
+(`events.event_publishers(app).register(...)`: every publisher gets every event) and
+yields its readiness check. Routes that exist only with it are its `routers`, tables its
+modules define. Adding one means adding a package; nothing else in the app changes. A
+PostgreSQL extension's integration has no client and yields no check of its own: its
+readiness is the database's.
 
 An integration's lifespan must not fail because its service is unreachable: the app starts
 anyway, readiness reports the service, and the client connects when the service is back.

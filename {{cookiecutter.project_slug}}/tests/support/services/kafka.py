@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sys
 import tarfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any, Self
-from unittest import IsolatedAsyncioTestCase
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -28,7 +29,7 @@ from {{ cookiecutter.package_name }}.integrations.kafka import worker as event_w
 
 from tests.support.containers import container_for_one_test, free_port
 from tests.support.endpoints import ServiceEndpoints
-from tests.support.services import Endpoint, TestService, Worker
+from tests.support.services import TestService, Worker
 
 DEADLINE_SECONDS = 15.0
 
@@ -142,6 +143,9 @@ async def supports_idempotent_producer(bootstrap_servers: str) -> bool:
     suite falls back, rather than failing every publish."""
     topic = await create_topic(bootstrap_servers, prefix="capabilities")
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, enable_idempotence=True)
+    sender = logging.getLogger("aiokafka.producer.sender")
+    level = sender.level
+    sender.setLevel(logging.CRITICAL)  # a refusal is an answer here, not an error to print
     try:
         async with asyncio.timeout(DEADLINE_SECONDS):
             await producer.start()  # asks for a producer id
@@ -149,6 +153,7 @@ async def supports_idempotent_producer(bootstrap_servers: str) -> bool:
     except (KafkaError, TimeoutError):
         return False
     finally:
+        sender.setLevel(level)
         with contextlib.suppress(KafkaError):
             await producer.stop()
     return True
@@ -295,62 +300,55 @@ class KafkaEndpoint:
         }
 
 
-class KafkaService(TestService[KafkaTestContainer]):
+class KafkaService(TestService[KafkaTestContainer, KafkaEndpoint]):
     name = "kafka"
+    endpoint_type = KafkaEndpoint
     settings_fixture = "kafka_settings"
 
     def container(self, image: str, workers: int) -> KafkaTestContainer:
         return kafka_container(image)
 
-    def endpoint(self, container: KafkaTestContainer) -> Endpoint:
+    def endpoint(self, container: KafkaTestContainer) -> KafkaEndpoint:
         bootstrap_servers = container.get_bootstrap_server()
         idempotence = asyncio.run(supports_idempotent_producer(bootstrap_servers))
-        return {
-            "bootstrap_servers": bootstrap_servers,
-            "idempotence": idempotence,
-            "network_port": network_port(container),
-        }
+        return KafkaEndpoint(bootstrap_servers, idempotence, network_port(container))
 
-    def address(self, endpoint: Endpoint) -> str:
-        return str(endpoint["bootstrap_servers"])
+    def address(self, endpoint: KafkaEndpoint) -> str:
+        return endpoint.bootstrap_servers
 
-    def notes(self, endpoint: Endpoint) -> list[str]:
-        if endpoint["idempotence"]:
+    def notes(self, endpoint: KafkaEndpoint) -> list[str]:
+        if endpoint.idempotence:
             return []
         return ["this broker grants no producer ids; idempotence is off in tests"]
 
+    @asynccontextmanager
+    async def share(self, endpoint: KafkaEndpoint, worker: Worker) -> AsyncIterator[KafkaSettings]:
+        """The worker's topic (created once per process) and its consumer group."""
+        if worker not in WORKER_TOPICS:
+            prefix = f"app-{worker.name}"
+            WORKER_TOPICS[worker] = await create_topic(endpoint.bootstrap_servers, prefix=prefix)
+        yield app_settings(endpoint, WORKER_TOPICS[worker])
+
     def dev_environment(self, container: KafkaTestContainer) -> dict[str, str]:
-        kafka = KafkaEndpoint(**self.endpoint(container))
+        kafka = self.endpoint(container)
         return kafka.app_environment(kafka.bootstrap_servers)
 
-    def app_environment(self, endpoint: Endpoint, alias: str | None) -> dict[str, str]:
-        kafka = KafkaEndpoint(**endpoint)
+    def app_environment(self, endpoint: KafkaEndpoint, alias: str | None) -> dict[str, str]:
         if alias is None:
-            return kafka.app_environment(kafka.bootstrap_servers)
-        return kafka.app_environment(f"{alias}:{kafka.network_port}")
+            return endpoint.app_environment(endpoint.bootstrap_servers)
+        return endpoint.app_environment(f"{alias}:{endpoint.network_port}")
 
     def dev_commands(self) -> list[list[str]]:
         return [[sys.executable, "-m", event_worker.__name__]]
 
-    async def set_up_test_case(
-        self, case: IsolatedAsyncioTestCase, endpoint: Endpoint, worker: Worker
-    ) -> KafkaSettings:
-        kafka = KafkaEndpoint(**endpoint)
-        return app_settings(kafka, await create_topic(kafka.bootstrap_servers))
-
 
 SERVICE = KafkaService()
+WORKER_TOPICS: dict[Worker, KafkaTopic] = {}
 
 
 @pytest.fixture(scope="session")
 def kafka(services: ServiceEndpoints) -> KafkaEndpoint:
-    return KafkaEndpoint(**services.of(SERVICE.name))
-
-
-@pytest.fixture(scope="session")
-async def worker_kafka_topic(kafka: KafkaEndpoint, worker_id: str) -> KafkaTopic:
-    """The topic the app publishes to in ordinary tests: one per worker."""
-    return await create_topic(kafka.bootstrap_servers, prefix=f"app-{worker_id}")
+    return services.of(SERVICE)
 
 
 @pytest.fixture
@@ -382,7 +380,7 @@ def app_settings(kafka: KafkaEndpoint, topic: KafkaTopic) -> KafkaSettings:
 
 @pytest.fixture
 def broker_for_this_test(
-    services: ServiceEndpoints, request: pytest.FixtureRequest
+    kafka: KafkaEndpoint, services: ServiceEndpoints, request: pytest.FixtureRequest
 ) -> Iterator[KafkaTestContainer]:
     """A broker of this test's own, for a test that pauses or restarts it. Its host port is
     fixed, so the address it advertises still reaches it after a restart."""
@@ -393,5 +391,7 @@ def broker_for_this_test(
 
 
 @pytest.fixture
-def kafka_settings(kafka: KafkaEndpoint, worker_kafka_topic: KafkaTopic) -> KafkaSettings:
-    return app_settings(kafka, worker_kafka_topic)
+async def kafka_settings(kafka: KafkaEndpoint, worker: Worker) -> AsyncIterator[KafkaSettings]:
+    """This test's share: the worker's topic, which the app publishes to."""
+    async with SERVICE.share(kafka, worker) as settings:
+        yield settings

@@ -1,36 +1,39 @@
-"""PostgreSQL: a server tuned for tests, the migrated template database, a clone of it per
-worker, and the fixtures that isolate each test in a transaction rolled back at the end."""
+"""PostgreSQL: a server tuned for tests that runs the project's init scripts, the migrated
+template database and a clone of it per worker, and the fixtures that isolate each test in a
+transaction rolled back at the end."""
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import psycopg
 import pytest
+from psycopg import sql
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from testcontainers.community.postgres import PostgresContainer
 
-from tests.support.databases import (
-    PROJECT_ROOT,
-    build_template,
-    create_database,
-    drop_database,
-    ensure_database,
-    migrate_to_head,
-    rolled_back_session,
-    unique_database_name,
-)
 from tests.support.endpoints import ServiceEndpoints
-from tests.support.services import Endpoint, TestService, Worker
+from tests.support.reuse import migrations_hash
+from tests.support.services import TestService, Worker
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 INIT_SCRIPTS = PROJECT_ROOT / "postgres" / "initdb.d"
 POSTGRES_USER = "postgres"
 POSTGRES_PASSWORD = "tests-only"  # not a placeholder: the settings refuse those outside development
 DEV_DATABASE = "dev"
+CLONE_ATTEMPTS = 20
+STALE_TEMPLATES_KEPT = 2
 
 
 class TunedPostgresContainer(PostgresContainer):
@@ -76,21 +79,22 @@ class PostgresEndpoint:
     template_database: str  # migrated once per run; every test database is a clone of it
 
 
-class PostgresService(TestService[TunedPostgresContainer]):
+class PostgresService(TestService[TunedPostgresContainer, PostgresEndpoint]):
     name = "postgres"
+    endpoint_type = PostgresEndpoint
 
     def container(self, image: str, workers: int) -> TunedPostgresContainer:
         return TunedPostgresContainer(image)
 
-    def endpoint(self, container: TunedPostgresContainer) -> Endpoint:
+    def endpoint(self, container: TunedPostgresContainer) -> PostgresEndpoint:
         url = container.get_connection_url()
-        return {"url": url, "template_database": build_template(url)}
+        return PostgresEndpoint(url, build_template(url))
 
-    def address(self, endpoint: Endpoint) -> str:
-        return str(endpoint["url"]).rpartition("@")[2]
+    def address(self, endpoint: PostgresEndpoint) -> str:
+        return endpoint.url.rpartition("@")[2]
 
-    def notes(self, endpoint: Endpoint) -> list[str]:
-        return [f"test databases are cloned from {endpoint['template_database']}"]
+    def notes(self, endpoint: PostgresEndpoint) -> list[str]:
+        return [f"test databases are cloned from {endpoint.template_database}"]
 
     def dev_environment(self, container: TunedPostgresContainer) -> dict[str, str]:
         """A `dev` database (kept across reuse), migrated to head."""
@@ -98,9 +102,9 @@ class PostgresService(TestService[TunedPostgresContainer]):
         migrate_to_head(database_url)
         return {"DATABASE_URL": database_url}
 
-    def app_environment(self, endpoint: Endpoint, alias: str | None) -> dict[str, str]:
+    def app_environment(self, endpoint: PostgresEndpoint, alias: str | None) -> dict[str, str]:
         """The server's own database: tests give the app a clone of the template over it."""
-        url = str(endpoint["url"])
+        url = endpoint.url
         return {"DATABASE_URL": url if alias is None else on_network(url, alias)}
 
 
@@ -109,7 +113,7 @@ SERVICE = PostgresService()
 
 @pytest.fixture(scope="session")
 def postgres(services: ServiceEndpoints) -> PostgresEndpoint:
-    return PostgresEndpoint(**services.of(SERVICE.name))
+    return services.of(SERVICE)
 
 
 @cache
@@ -121,11 +125,9 @@ def worker_database(endpoint: PostgresEndpoint, worker: Worker) -> str:
 
 
 @pytest.fixture(scope="session")
-def worker_database_url(
-    postgres: PostgresEndpoint, services: ServiceEndpoints, worker_id: str
-) -> Iterator[str]:
+def worker_database_url(postgres: PostgresEndpoint, worker: Worker) -> Iterator[str]:
     """This worker's own database, cloned from the migrated template."""
-    url = worker_database(postgres, Worker(services.run_id, worker_id))
+    url = worker_database(postgres, worker)
     yield url
     drop_database(postgres.url, make_url(url).database or "")
 
@@ -162,3 +164,125 @@ def fresh_database(postgres: PostgresEndpoint) -> Iterator[str]:
     """URL of a new database cloned from the template, for tests that need real commits."""
     with cloned_database(postgres) as url:
         yield url
+
+
+# -- databases: the migrated template, its clones, the rolled-back session --
+
+
+def with_database(server_url: str, name: str) -> str:
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def _libpq_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def alembic_config(database_url: str) -> Config:
+    from alembic.config import Config  # imported on use: most processes never migrate
+
+    config = Config(PROJECT_ROOT / "alembic.ini")
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    config.attributes["configure_logging"] = False
+    return config
+
+
+def migrate_to_head(database_url: str) -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(database_url), "head")
+
+
+def create_database(server_url: str, name: str, *, template: str = "template0") -> str:
+    """(Re)create database `name` as a copy of `template`; return its URL."""
+    identifier = sql.Identifier(name)
+    with psycopg.connect(_libpq_dsn(server_url), autocommit=True) as connection:
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(identifier))
+        statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            identifier, sql.Identifier(template)
+        )
+        for attempt in range(CLONE_ATTEMPTS):
+            try:
+                connection.execute(statement)
+                break
+            except psycopg.errors.ObjectInUse:
+                # Another worker is cloning the same template at this instant.
+                if attempt == CLONE_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05)
+    return with_database(server_url, name)
+
+
+def ensure_database(server_url: str, name: str) -> str:
+    """Create database `name` unless it exists (its data is kept); return its URL."""
+    with psycopg.connect(_libpq_dsn(server_url), autocommit=True) as connection:
+        found = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if found.fetchone() is None:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return with_database(server_url, name)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    with psycopg.connect(_libpq_dsn(server_url), autocommit=True) as connection:
+        connection.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def build_template(server_url: str) -> str:
+    """Migrate an empty database to head once; every test database is cloned from it.
+
+    It is named after the migrations, so a reused server rebuilds it only when they change;
+    it is built under a temporary name and renamed, so a half-built one is never used. Two
+    runs may build it at once (reused containers): the second rename loses and is dropped.
+    """
+    name = f"template_{migrations_hash()}"
+    with psycopg.connect(_libpq_dsn(server_url), autocommit=True) as connection:
+        existing = [
+            row[0]
+            for row in connection.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'template\\_%'"
+                " ORDER BY oid DESC"
+            )
+        ]
+    if name in existing:
+        return name
+    # A run that started before the migrations changed may still clone the newest stale ones.
+    for stale in existing[STALE_TEMPLATES_KEPT:]:
+        drop_database(server_url, stale)
+    building = unique_database_name("building")
+    migrate_to_head(create_database(server_url, building))
+    with psycopg.connect(_libpq_dsn(server_url), autocommit=True) as connection:
+        try:
+            connection.execute(
+                sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                    sql.Identifier(building), sql.Identifier(name)
+                )
+            )
+        except psycopg.errors.DuplicateDatabase:
+            connection.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(building)))
+    return name
+
+
+def unique_database_name(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+@asynccontextmanager
+async def rolled_back_session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session inside a transaction that is always rolled back.
+
+    `create_savepoint` turns the code's own commit()/rollback() into savepoint operations,
+    so code under test that commits still leaves nothing behind.
+    """
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        session = AsyncSession(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        try:
+            yield session
+        finally:
+            # The outer ROLLBACK discards every savepoint with it; closing the session first
+            # would cost one more round trip (ROLLBACK TO SAVEPOINT) on every test.
+            await transaction.rollback()
+            await session.close()

@@ -4,12 +4,12 @@ test that used it; and the fixtures."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, cast
-from unittest import IsolatedAsyncioTestCase
 
 import pytest
 from aiobotocore.session import get_session
@@ -19,7 +19,7 @@ from testcontainers.core.container import DockerContainer
 from {{ cookiecutter.package_name }}.integrations.s3 import S3Settings, client_options
 
 from tests.support.endpoints import ServiceEndpoints
-from tests.support.services import Endpoint, TestService, Worker
+from tests.support.services import TestService, Worker
 
 if TYPE_CHECKING:
     from testcontainers.community.localstack import LocalStackContainer
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from types_aiobotocore_s3.type_defs import ObjectIdentifierTypeDef
 
 REGION = "us-east-1"
-BUCKETS_ENSURED: set[str] = set()
+BUCKETS_ENSURED: dict[str, S3Endpoint] = {}  # the process's buckets, by name
 StoreKind = Literal["localstack", "minio"]
 
 
@@ -62,8 +62,9 @@ class S3Endpoint:
         )
 
 
-class S3Service(TestService[DockerContainer]):
+class S3Service(TestService[DockerContainer, S3Endpoint]):
     name = "s3"
+    endpoint_type = S3Endpoint
     settings_fixture = "s3_settings"
 
     def container(self, image: str, workers: int) -> DockerContainer:
@@ -78,7 +79,7 @@ class S3Service(TestService[DockerContainer]):
 
         return MinioContainer(image)
 
-    def endpoint(self, container: DockerContainer) -> Endpoint:
+    def endpoint(self, container: DockerContainer) -> S3Endpoint:
         if kind_of(container.image) == "localstack":
             localstack = cast("LocalStackContainer", container)
             url = localstack.get_url()
@@ -88,37 +89,33 @@ class S3Service(TestService[DockerContainer]):
             minio = cast("MinioContainer", container)
             url = f"http://{minio.get_config()['endpoint']}"
             access_key_id, secret_access_key = minio.access_key, minio.secret_key
-        return {
-            "kind": kind_of(container.image),
-            "url": url,
-            "access_key_id": access_key_id,
-            "secret_access_key": secret_access_key,
-        }
+        return S3Endpoint(kind_of(container.image), url, access_key_id, secret_access_key)
 
-    def address(self, endpoint: Endpoint) -> str:
-        return str(endpoint["url"])
+    def address(self, endpoint: S3Endpoint) -> str:
+        return endpoint.url
+
+    @asynccontextmanager
+    async def share(self, endpoint: S3Endpoint, worker: Worker) -> AsyncIterator[S3Settings]:
+        """The worker's bucket (created once per process), emptied after the test."""
+        name = worker_bucket_name(worker)
+        if name not in BUCKETS_ENSURED:
+            await ensure_bucket(endpoint, name)
+            BUCKETS_ENSURED[name] = endpoint
+        try:
+            yield endpoint.settings(bucket=name)
+        finally:
+            async with open_client(endpoint) as client:
+                await empty_bucket(client, name)
 
     def dev_environment(self, container: DockerContainer) -> dict[str, str]:
-        store = S3Endpoint(**self.endpoint(container))
+        store = self.endpoint(container)
         return store.app_environment(store.url)
 
-    def app_environment(self, endpoint: Endpoint, alias: str | None) -> dict[str, str]:
-        store = S3Endpoint(**endpoint)
+    def app_environment(self, endpoint: S3Endpoint, alias: str | None) -> dict[str, str]:
         if alias is None:
-            return store.app_environment(store.url)
-        port = 4566 if store.kind == "localstack" else 9000
-        return store.app_environment(f"http://{alias}:{port}")
-
-    async def set_up_test_case(
-        self, case: IsolatedAsyncioTestCase, endpoint: Endpoint, worker: Worker
-    ) -> S3Settings:
-        store = S3Endpoint(**endpoint)
-        name = worker_bucket_name(worker)
-        if name not in BUCKETS_ENSURED:  # once per process, as the other services' shares
-            await ensure_bucket(store, name)
-            BUCKETS_ENSURED.add(name)
-        case.addAsyncCleanup(empty, store, name)
-        return store.settings(bucket=name)
+            return endpoint.app_environment(endpoint.url)
+        port = 4566 if endpoint.kind == "localstack" else 9000
+        return endpoint.app_environment(f"http://{alias}:{port}")
 
 
 SERVICE = S3Service()
@@ -153,34 +150,21 @@ async def ensure_bucket(endpoint: S3Endpoint, name: str) -> None:
             await client.create_bucket(Bucket=name)
 
 
-async def empty(endpoint: S3Endpoint, bucket: str) -> None:
-    async with open_client(endpoint) as client:
-        await empty_bucket(client, bucket)
-
-
 @pytest.fixture(scope="session")
 def s3(services: ServiceEndpoints) -> S3Endpoint:
-    return S3Endpoint(**services.of(SERVICE.name))
-
-
-@pytest.fixture(scope="session")
-async def worker_bucket(
-    s3: S3Endpoint, services: ServiceEndpoints, worker_id: str
-) -> AsyncIterator[str]:
-    """This worker's own bucket."""
-    name = worker_bucket_name(Worker(services.run_id, worker_id))
-    await ensure_bucket(s3, name)
-    yield name
-    async with open_client(s3) as client:
-        await empty_bucket(client, name)
-        await client.delete_bucket(Bucket=name)
+    return services.of(SERVICE)
 
 
 @pytest.fixture
-async def s3_bucket(s3: S3Endpoint, worker_bucket: str) -> AsyncIterator[str]:
-    """This worker's bucket, emptied after the test."""
-    yield worker_bucket
-    await empty(s3, worker_bucket)
+async def s3_settings(s3: S3Endpoint, worker: Worker) -> AsyncIterator[S3Settings]:
+    """This test's share: the worker's bucket, emptied after the test."""
+    async with SERVICE.share(s3, worker) as settings:
+        yield settings
+
+
+@pytest.fixture
+def s3_bucket(s3_settings: S3Settings) -> str:
+    return s3_settings.bucket
 
 
 @pytest.fixture
@@ -190,6 +174,14 @@ async def s3_client(s3: S3Endpoint) -> AsyncIterator[S3Client]:
         yield client
 
 
-@pytest.fixture
-def s3_settings(s3: S3Endpoint, s3_bucket: str) -> S3Settings:
-    return s3.settings(bucket=s3_bucket)
+def pytest_sessionfinish() -> None:
+    """Remove the buckets this process created (a kept store outlives the run)."""
+
+    async def remove_buckets() -> None:
+        for name, endpoint in BUCKETS_ENSURED.items():
+            async with open_client(endpoint) as client:
+                await empty_bucket(client, name)
+                await client.delete_bucket(Bucket=name)
+
+    if BUCKETS_ENSURED:
+        asyncio.run(remove_buckets())

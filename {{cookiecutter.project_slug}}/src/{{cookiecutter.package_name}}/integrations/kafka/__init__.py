@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from {{ cookiecutter.package_name }}.config import Settings
+from {{ cookiecutter.package_name }}.events import event_publishers
 from {{ cookiecutter.package_name }}.health import ReadinessCheck
 from {{ cookiecutter.package_name }}.integrations.kafka.inbox import UserEvent
 from {{ cookiecutter.package_name }}.integrations.kafka.outbox import (
@@ -43,7 +44,7 @@ class KafkaIntegration:
     @asynccontextmanager
     async def lifespan(self, app: FastAPI, settings: Settings) -> AsyncIterator[ReadinessCheck]:
         relay = OutboxRelay(app.state.session_factory, settings.integration(KafkaSettings))
-        app.state.event_sink = OutboxEventSink(relay)
+        event_publishers(app).register(self.name, OutboxEventSink(relay))
         relaying = asyncio.create_task(relay.run(), name="outbox relay")
 
         async def broker_reachable() -> None:

@@ -48,6 +48,7 @@ from {{ cookiecutter.package_name }}.integrations.kafka.settings import (
     MAX_BACKOFF_SECONDS,
     KafkaSettings,
     create_producer,
+    start_producer,
     stop_quietly,
 )
 from {{ cookiecutter.package_name }}.outages import Outage
@@ -111,7 +112,7 @@ class OutboxRelay:
             if self.producer is None:
                 producer = create_producer(self.settings)
                 try:
-                    await producer.start()
+                    await start_producer(producer, self.settings)
                 except BaseException:
                     await stop_quietly(producer)
                     raise

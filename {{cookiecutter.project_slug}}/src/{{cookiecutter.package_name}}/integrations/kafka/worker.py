@@ -38,6 +38,7 @@ from {{ cookiecutter.package_name }}.integrations.kafka.settings import (
     MAX_BACKOFF_SECONDS,
     KafkaSettings,
     create_producer,
+    start_producer,
     stop_quietly,
 )
 from {{ cookiecutter.package_name }}.logs import configure_logging
@@ -225,7 +226,7 @@ class EventWorker:
         if self.dead_letters is None:
             producer = create_producer(self.settings)
             try:
-                await self.until_stopped(producer.start())
+                await self.until_stopped(start_producer(producer, self.settings))
             except BaseException:
                 await stop_quietly(producer)
                 raise
