@@ -67,7 +67,7 @@ def test_disabled_features_leave_no_trace(project: Path, request: pytest.Fixture
             assert mentions == [], f"{name} is off but {word.pattern} is in {mentions}"
 
 
-def test_ruff_and_strict_mypy_pass(project: Path) -> None:
+def test_ruff_and_strict_mypy_pass(project: Path, mypy_cache: Path) -> None:
     for command in (
         ("uv", "sync", "--quiet", "--locked"),  # the lock the bake created fits
         ("uv", "run", "ruff", "check", "."),
@@ -76,7 +76,7 @@ def test_ruff_and_strict_mypy_pass(project: Path) -> None:
         # the dev dependencies hold pre-commit, and its config is valid
         ("uv", "run", "pre-commit", "validate-config", ".pre-commit-config.yaml"),
     ):
-        result = run(project, *command)
+        result = run(project, *command, env={"MYPY_CACHE_DIR": str(mypy_cache)})
         assert result.returncode == 0, f"{' '.join(command)}:\n{result.stdout}{result.stderr}"
 
 

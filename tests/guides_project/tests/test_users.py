@@ -1,4 +1,5 @@
 import psycopg
+
 from guides_app import add_user
 
 
