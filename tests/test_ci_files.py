@@ -139,3 +139,12 @@ def test_the_template_lints_from_its_own_root() -> None:
     for command in (("check", "."), ("format", "--check", ".")):
         linted = venv_tool("ruff", *command, cwd=TEMPLATE_DIR)
         assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+def test_the_copied_pre_pull_keeps_to_ruffs_defaults(bake_once: Callable[..., Path]) -> None:
+    """Teams copy tests/support/images.py beside the CI files into projects with ruff's own
+    defaults (88 columns), and lint it there as the copied lint job does."""
+    images = baked(bake_once, GITHUB_BAKES[0]) / "tests" / "support" / "images.py"
+    for command in (("format", "--check"), ("check",)):
+        checked = venv_tool("ruff", *command, "--isolated", str(images))
+        assert checked.returncode == 0, checked.stdout + checked.stderr

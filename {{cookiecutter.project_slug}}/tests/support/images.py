@@ -33,7 +33,12 @@ from testcontainers.core.config import testcontainers_config
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = PROJECT_ROOT / "compose.yaml"
-COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+COMPOSE_NAMES = (
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yaml",
+    "docker-compose.yml",
+)
 NOTHING_DECLARED = (
     "no test images to pull: list them in pyproject.toml under [tool.test-images] "
     "(images = [...]) or pass them as arguments"
@@ -50,7 +55,8 @@ def declared_images(project: Path) -> list[str]:
     """The images the tests use, from the first source that names any (see above)."""
     pyproject = project / "pyproject.toml"
     if pyproject.exists():
-        table = tomllib.loads(pyproject.read_text()).get("tool", {}).get("test-images", {})
+        tools = tomllib.loads(pyproject.read_text()).get("tool", {})
+        table = tools.get("test-images", {})
         if table.get("images"):
             return list(table["images"])
     compose_file = next(
@@ -71,9 +77,11 @@ def base_images(dockerfile: Path) -> list[str]:
     name an image (not a stage, not an argument)."""
     text = dockerfile.read_text()
     arguments = re.findall(r"^ARG \w+_IMAGE=(\S+)$", text, flags=re.MULTILINE)
-    stages = set(re.findall(r"^FROM \S+ AS (\S+)$", text, flags=re.MULTILINE | re.IGNORECASE))
-    named = re.findall(r"^FROM (?:--platform=\S+ )?([^$\s]\S*)", text, flags=re.MULTILINE)
-    return list(dict.fromkeys([*arguments, *(image for image in named if image not in stages)]))
+    stage_names = re.findall(r"^FROM \S+ AS (\S+)$", text, re.MULTILINE | re.IGNORECASE)
+    stages = set(stage_names)
+    named = re.findall(r"^FROM (?:--platform=\S+ )?([^$\s]\S*)", text, re.MULTILINE)
+    images = [image for image in named if image not in stages]
+    return list(dict.fromkeys([*arguments, *images]))
 
 
 def as_started(reference: str) -> str:
@@ -83,15 +91,16 @@ def as_started(reference: str) -> str:
     return testcontainers_config.hub_image_name_prefix + reference
 
 
-def images_to_pull(project: Path, given: list[str], *, build: bool = False) -> list[str]:
+def images_to_pull(project: Path, given: list[str], build: bool = False) -> list[str]:
     """The images, as started, plus the reaper (Ryuk) of the installed Testcontainers; none
     if nothing names any."""
-    references = given or declared_images(project)
+    references = [*(given or declared_images(project))]
     if build and (project / "Dockerfile").exists():
         references += base_images(project / "Dockerfile")
     if not references:
         return []
-    return [as_started(reference) for reference in [*references, testcontainers_config.ryuk_image]]
+    references.append(testcontainers_config.ryuk_image)
+    return [as_started(reference) for reference in references]
 
 
 def ensure_image(client: docker.DockerClient, reference: str) -> str:
@@ -101,7 +110,8 @@ def ensure_image(client: docker.DockerClient, reference: str) -> str:
         client.images.get(reference)
         return f"present {reference}"
     except docker.errors.ImageNotFound:
-        client.images.pull(reference)  # the SDK splits the tag (or digest) off the reference
+        # The SDK splits the tag (or digest) off the reference.
+        client.images.pull(reference)
     return f"pulled  {reference} in {time.perf_counter() - started:.1f}s"
 
 
@@ -123,9 +133,11 @@ def pull(references: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.support.images")
     parser.add_argument("command", choices=["list", "pull"])
-    parser.add_argument("--build", action="store_true", help="and the Dockerfile's base images")
-    parser.add_argument("--project", type=Path, default=PROJECT_ROOT, help=argparse.SUPPRESS)
-    parser.add_argument("references", nargs="*", help="these, instead of the declared ones")
+    with_base_images = "and the Dockerfile's base images"
+    parser.add_argument("--build", action="store_true", help=with_base_images)
+    hidden = argparse.SUPPRESS  # for the template's tests
+    parser.add_argument("--project", type=Path, default=PROJECT_ROOT, help=hidden)
+    parser.add_argument("references", nargs="*", help="these, not the declared ones")
     args = parser.parse_args(argv)
     references = images_to_pull(args.project, args.references, build=args.build)
     if not references:
