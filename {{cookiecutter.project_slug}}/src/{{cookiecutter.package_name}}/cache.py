@@ -47,7 +47,9 @@ class NoCache:
 NO_CACHE = NoCache()
 
 
-def get_cache(request: Request) -> Cache:
+# async although it awaits nothing: FastAPI runs a plain `def` dependency in its thread
+# pool, a thread hop on every request (the service benchmark measured it).
+async def get_cache(request: Request) -> Cache:
     cache: Cache = getattr(request.app.state, "cache", NO_CACHE)
     return cache
 

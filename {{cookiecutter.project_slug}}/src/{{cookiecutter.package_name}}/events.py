@@ -61,7 +61,7 @@ def event_publishers(app: FastAPI) -> EventPublishers:
     return publishers
 
 
-def get_event_sink(request: Request) -> EventSink:
+async def get_event_sink(request: Request) -> EventSink:
     return event_publishers(request.app)
 
 

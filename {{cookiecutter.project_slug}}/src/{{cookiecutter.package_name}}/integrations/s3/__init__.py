@@ -145,7 +145,7 @@ async def read_secret(settings: S3Settings, secret_id: str) -> str:
     return found["SecretString"]
 
 
-def get_object_store(request: Request) -> ObjectStore:
+async def get_object_store(request: Request) -> ObjectStore:
     store: ObjectStore = request.app.state.object_store
     return store
 
