@@ -25,6 +25,7 @@ from {{ cookiecutter.package_name }}.main import create_app
 
 from tests.support.served import ServedApp
 
+pytest_plugins = ("schemathesis.pytest.plugin",)  # not autoloaded: see pyproject.toml
 pytestmark = pytest.mark.integration
 
 CONTRACT = [
