@@ -18,6 +18,7 @@ import platform
 import re
 import shutil
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -30,6 +31,7 @@ from typing import Any
 
 import docker
 
+from bench import service
 from tests.docker_watch import watch_containers
 from tests.helpers import bake, project_images, pytest_in, run, synced
 
@@ -454,6 +456,9 @@ def machine(project: Path) -> str:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["service"]:
+        service.main(sys.argv[2:])
+        return
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--tests", type=int, default=200, help="tests per isolation strategy")
     parser.add_argument("--json", type=Path, default=BENCH_DIR / "results" / "latest.json")

@@ -14,13 +14,13 @@ from acme_users.models import Base, User
 from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import StaticPool
-from tests.support.databases import (
+from tests.support.services.postgres import (
+    PostgresEndpoint,
     create_database,
     drop_database,
     rolled_back_session,
     unique_database_name,
 )
-from tests.support.services.postgres import PostgresEndpoint
 
 pytestmark = pytest.mark.integration
 TESTS = range(int(os.environ.get("BENCH_TESTS", "200")))

@@ -1,0 +1,1 @@
+-- GET /users?limit=20, the first page, as the URL says (the report only).

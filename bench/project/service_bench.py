@@ -1,0 +1,209 @@
+"""The generated app's request path against the bare baseline, in one run (bench only).
+
+    python service_bench.py LOAD_DIR [--seconds 10] [--connections 32] [--rounds 2]
+                            [--profile FILE]
+
+Starts the project's services as its suite does, clones the migrated database, seeds users,
+then serves the generated app as its image runs it (`python -m <package>.serve`: uvicorn,
+ENVIRONMENT=production, JSON logs) and bare_app.py (the same SQL, nothing else) by the same
+uvicorn, and drives each route with wrk from a process of its own, the two apps taking turns
+round after round. With --profile, py-spy samples the generated app during one extra POST
+run. Prints the numbers as JSON on its last line.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from acme_users.config import PACKAGE
+from redis import Redis
+from sqlalchemy.engine import make_url
+from tests.support.containers import free_port, start_services
+from tests.support.endpoints import ServiceEndpoints
+from tests.support.images import compose_images
+from tests.support.services import app_environments, present_services
+from tests.support.services.kafka import SERVICE as KAFKA
+from tests.support.services.kafka import ensure_topic
+from tests.support.services.postgres import SERVICE as POSTGRES
+from tests.support.services.postgres import cloned_database
+from tests.support.services.redis import SERVICE as REDIS
+
+SEEDED_USERS = 60_000  # more than a cold read run requests, so each id is read once
+WARM_IDS = 100
+ROUTES = ("POST /users", "GET /users/{id} warm", "GET /users/{id} cold", "GET /users page")
+
+
+def with_bench_role(database_url: str) -> str:
+    """A login role with a real password (production refuses the placeholder) and the
+    rights the app needs on the clone's tables."""
+    password = secrets.token_urlsafe(16)
+    url = make_url(database_url)
+    libpq = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(libpq, autocommit=True) as connection:
+        connection.execute("DROP ROLE IF EXISTS bench_app")  # a clone of an earlier run
+        connection.execute(f"CREATE ROLE bench_app LOGIN PASSWORD '{password}'")
+        connection.execute("GRANT ALL ON ALL TABLES IN SCHEMA public TO bench_app")
+        connection.execute("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO bench_app")
+        connection.execute(
+            "INSERT INTO users (email, full_name) SELECT 'seed-' || n || '@example.com', "
+            f"'Seeded User' FROM generate_series(1, {SEEDED_USERS}) AS n"
+        )
+        connection.execute("ANALYZE")
+    bench_url = url.set(username="bench_app", password=password)
+    return bench_url.render_as_string(hide_password=False)
+
+
+@contextmanager
+def served(
+    module_and_args: list[str], environment: dict[str, str], log: Path
+) -> Iterator[tuple[str, int]]:
+    """`python -m <module_and_args> --host 127.0.0.1 --port <free>` until exit, its output
+    in `log`: a file, as a container's log driver takes it, never a pipe this process reads
+    (a slow reader would block the app's every log write). Yields its URL and pid."""
+    port = free_port()
+    command = [sys.executable, "-m", *module_and_args, "--host", "127.0.0.1", "--port", str(port)]
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            command, env=os.environ | environment, stdout=output, stderr=subprocess.STDOUT
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            if not answers(url, lambda: process.poll() is None):
+                sys.exit(f"{module_and_args[0]} did not serve:\n" + log.read_text()[-4000:])
+            yield url, process.pid
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(10)
+
+
+def answers(url: str, running: Callable[[], bool], timeout: float = 30) -> bool:
+    """Whether the app answers at all, a 404 included (bare_app has no /health/live)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/users/0", timeout=2):
+                return True
+        except urllib.error.HTTPError:
+            return True
+        except OSError:
+            if not running():
+                return False
+            time.sleep(0.1)
+    return False
+
+
+def wrk(load_dir: Path, url: str, route: str, args: argparse.Namespace, first_id: int) -> dict:
+    script = {"POST /users": "post_users.lua", "GET /users page": "page.lua"}.get(
+        route, "read_users.lua"
+    )
+    combined = load_dir / f".{script}"
+    combined.write_text((load_dir / script).read_text() + (load_dir / "report.lua").read_text())
+    target = f"{url}/users?limit=20" if route == "GET /users page" else url
+    ids = WARM_IDS if "warm" in route else SEEDED_USERS
+    command = ["wrk", "-t1", f"-c{args.connections}", f"-d{args.seconds}s", "--latency"]
+    command += ["-s", str(combined), target]
+    environment = os.environ | {"FIRST_ID": str(first_id), "ID_COUNT": str(ids)}
+    done = subprocess.run(command, env=environment, capture_output=True, text=True, check=True)
+    [line] = [line for line in done.stdout.splitlines() if line.startswith("BENCH ")]
+    result: dict[str, Any] = json.loads(line.removeprefix("BENCH "))
+    result["requests_per_s"] = result["requests"] / result["seconds"]
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python service_bench.py")
+    parser.add_argument("load_dir", type=Path)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--profile", type=Path)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("the service benchmark drives the apps with wrk: install it (apt-get install wrk)")
+
+    running = start_services(present_services(compose_images()), workers=1)
+    try:
+        services = ServiceEndpoints.of_running(running)
+        kafka = services.of(KAFKA)
+        asyncio.run(ensure_topic(kafka.bootstrap_servers, "user.created"))
+        with cloned_database(services.of(POSTGRES)) as database_url:
+            bench_url = with_bench_role(database_url)
+            for_services = app_environments(services, on_network=False).values()
+            generated_app = {key: value for env in for_services for key, value in env.items()}
+            generated_app |= {"ENVIRONMENT": "production", "DATABASE_URL": bench_url}
+            bare_app = {"BENCH_DATABASE_URL": bench_url, "PYTHONPATH": "."}
+            bare_command = ["uvicorn", "bare_app:app", "--no-access-log", "--log-level", "warning"]
+            runs: dict[str, dict[str, list[dict[str, Any]]]] = {"app": {}, "bare": {}}
+            with (
+                served([f"{PACKAGE}.serve"], generated_app, args.load_dir / "app.log") as (
+                    app,
+                    app_pid,
+                ),
+                served(bare_command, bare_app, args.load_dir / "bare.log") as (bare, _),
+            ):
+                urls = {"app": app, "bare": bare}
+                for name in urls:  # warm-up: connection pools, caches of the warm ids
+                    wrk_args = argparse.Namespace(connections=args.connections, seconds=2)
+                    wrk(args.load_dir, urls[name], "GET /users/{id} warm", wrk_args, 1)
+                next_cold_id = WARM_IDS + 1
+                for round_ in range(args.rounds):
+                    for route in ROUTES:
+                        order = ["app", "bare"] if round_ % 2 == 0 else ["bare", "app"]
+                        for name in order:
+                            first_id = 1
+                            if "cold" in route:
+                                Redis.from_url(services.of(REDIS).url).flushall()
+                                first_id = next_cold_id
+                            result = wrk(args.load_dir, urls[name], route, args, first_id)
+                            if "cold" in route:
+                                next_cold_id += result["requests"] + args.connections
+                            runs[name].setdefault(route, []).append(result)
+                if args.profile:
+                    profile(app_pid, args, app)
+            logged = (args.load_dir / "app.log").read_text().splitlines()
+            errors = [line for line in logged if '"level": "ERROR"' in line]
+        print(json.dumps({"runs": runs, "app_errors": errors[:5], "seeded_users": SEEDED_USERS}))
+    finally:
+        running.stop()
+
+
+def profile(pid: int, args: argparse.Namespace, url: str) -> None:
+    """py-spy samples the app while wrk posts users; the flame graph lands in --profile."""
+    sampling = subprocess.Popen(
+        [
+            "py-spy",
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(args.seconds),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--output",
+            str(args.profile),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    wrk(args.load_dir, url, os.environ.get("PROFILE_ROUTE", "POST /users"), args, 1)
+    sampling.wait()
+
+
+if __name__ == "__main__":
+    main()
