@@ -155,9 +155,14 @@ def text_files(project: Path) -> dict[str, str]:
 
 
 def compose_image_of(project: Path) -> dict[str, str]:
-    """The image of each compose.yaml service that runs one, by service."""
+    """The image of each compose.yaml service that pulls one (not the app's, which compose
+    builds), by service."""
     services = yaml.safe_load((project / "compose.yaml").read_text())["services"]
-    return {name: spec["image"] for name, spec in services.items() if "image" in spec}
+    return {
+        name: spec["image"]
+        for name, spec in services.items()
+        if "image" in spec and "build" not in spec and spec.get("pull_policy") != "never"
+    }
 
 
 def project_images(project: Path) -> list[str]:

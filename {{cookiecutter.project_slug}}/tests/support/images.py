@@ -25,6 +25,7 @@ import time
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import docker
 import docker.errors
@@ -46,9 +47,15 @@ NOTHING_DECLARED = (
 
 
 def compose_images(compose_file: Path = COMPOSE_FILE) -> dict[str, str]:
-    """The image of every compose service that runs one (the app's services are built)."""
+    """The image of every compose service that pulls one: not those compose builds
+    (`build:`) or must find built (`pull_policy: never`), such as the app's."""
     services = yaml.safe_load(compose_file.read_text()).get("services") or {}
-    return {name: spec["image"] for name, spec in services.items() if "image" in spec}
+    return {name: spec["image"] for name, spec in services.items() if pulled(spec)}
+
+
+def pulled(service: dict[str, Any]) -> bool:
+    built = "build" in service or service.get("pull_policy") == "never"
+    return "image" in service and not built
 
 
 def declared_images(project: Path) -> list[str]:

@@ -36,7 +36,11 @@ def test_a_project_declares_its_images_in_pyproject(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["compose.yml", "docker-compose.yaml", "docker-compose.yml"])
 def test_without_a_declaration_every_image_of_the_compose_file(tmp_path: Path, name: str) -> None:
-    compose = "services:\n  db:\n    image: postgres:16\n  app:\n    build: .\n"
+    compose = (
+        "services:\n  db:\n    image: postgres:16\n"
+        "  app:\n    build: .\n    image: myapp:local\n"  # built here, never pulled
+        "  worker:\n    image: myapp:local\n    pull_policy: never\n"
+    )
     project = project_with(tmp_path, {name: compose})
 
     assert images_to_pull(project, []) == ["postgres:16", RYUK]
