@@ -58,8 +58,9 @@ SUITE_BAKES: list[dict[str, str]] = [
 
 
 # The generated fault tests (a broker of their own, paused and restarted; processes stopped
-# with SIGTERM) run in the suites of the default and cp-kafka bakes; elsewhere they would
-# repeat what those prove, and cost the template's CI a minute a run.
+# with SIGTERM) run in the default bake's suite: what they prove is the worker's and the
+# app's, whatever the Kafka image (each image's container is started by its bake's own run);
+# elsewhere they would cost a minute a run to repeat it.
 WITHOUT_FAULT_TESTS = ("-m", "not faults")
 
 

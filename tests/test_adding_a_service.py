@@ -95,11 +95,13 @@ def test_rabbitmq_by_the_docs_runs_once_per_run_is_reused_pre_pulled_and_publish
         ]
     )
 
+    # The tests that use every service (health, with the new one among them) and the new
+    # service's own: the rest of the suite is the default bake's, run elsewhere.
     with watch_containers() as activity:
         suite = pytest_in(
             project,
-            "-n",
-            "2",
+            *("-n", "2", "tests/unit", "tests/integration/test_health.py"),
+            "tests/integration/test_rabbitmq.py",
             env={"PYTEST_ADDOPTS": shlex.join(WITHOUT_FAULT_TESTS)},
         )
     output = suite.stdout + suite.stderr

@@ -52,6 +52,11 @@ KAFKA_IMAGE_CHECK = (
     "tests/integration/test_image.py::test_the_image_reaches_each_service_it_is_configured_for"
     "[kafka]"
 )
+# What a bake's CI jobs run here: its whole suite runs in tests/test_generated_suite.py, so
+# these prove the CI files (pre-pull, services, shards, reports) on the unit tests and those
+# that use every service; the GitHub job adds the image tests, which its pre-pull serves.
+BAKE_SUBSET = ["tests/unit", "tests/integration/test_health.py"]
+IMAGE_TESTS = "tests/integration/test_image.py"
 JOB_LINE = re.compile(r"^(?P<job>lint|test(?:: \[\d+/\d+\])?)\s*> (?P<line>.*)$", re.MULTILINE)
 PASSED = re.compile(r"=+ (\d+) passed")
 CI_TIMEOUT = 900
@@ -137,6 +142,7 @@ def test_the_gitlab_pipeline_passes_under_gitlab_ci_local(
         pytest.fail("gitlab-ci-local is not installed: .ci/run installs it")
     project, shards = project_under_ci(overrides, bake_once, tmp_path)
     images = project_images(project)
+    addopts = [] if overrides is None else [*WITHOUT_FAULT_TESTS, *BAKE_SUBSET]
 
     result = run_ci(
         [
@@ -145,7 +151,7 @@ def test_the_gitlab_pipeline_passes_under_gitlab_ci_local(
             "--container-executable",
             str(OFFLINE_IMAGES / "docker-privileged"),
             "--variable",
-            f"PYTEST_ADDOPTS={shlex.join(WITHOUT_FAULT_TESTS)}",
+            f"PYTEST_ADDOPTS={shlex.join(addopts)}",
         ],
         project,
     )
@@ -200,8 +206,8 @@ def test_the_github_workflow_passes_under_act(
     project, shards = project_under_ci(overrides, bake_once, tmp_path)
     artifacts = tmp_path / "artifacts"
     act_options = ["-P", f"ubuntu-24.04={act_runner()}"]
-    if overrides is not None:  # a bake: its fault tests run elsewhere
-        addopts = shlex.join(WITHOUT_FAULT_TESTS)
+    if overrides is not None:  # a bake: its whole suite runs elsewhere
+        addopts = shlex.join([*WITHOUT_FAULT_TESTS, *BAKE_SUBSET, IMAGE_TESTS])
         kafka_image = compose_image_of(project).get("kafka")
         if kafka_image and is_stand_in(kafka_image):
             # The stand-in broker has one listener (../shared/offline-images/README.md).

@@ -85,7 +85,7 @@ def test_generated_suite_passes_with_one_container_per_service(
     env = {"PYTHONPATH": ".", "PER_WORKER_DIR": str(per_worker)}
     try:
         with watch_containers() as activity:
-            faults = () if "kafka_image" in overrides or not overrides else WITHOUT_FAULT_TESTS
+            faults = () if not overrides else WITHOUT_FAULT_TESTS
             result = pytest_in(project, "-p", "per_worker_probe", "-n", workers, *faults, env=env)
     finally:
         init_script.unlink()
