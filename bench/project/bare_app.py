@@ -43,6 +43,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 app = FastAPI(lifespan=lifespan)
 
 
+@app.get("/health/live")
+async def live() -> dict[str, str]:  # what the bench waits for, as for the generated app
+    return {"status": "ok"}
+
+
 def user(row: Any) -> UserOut:
     return UserOut.model_validate(row._mapping)
 

@@ -20,21 +20,20 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from acme_users.config import PACKAGE
+from acme_users.integrations.kafka import KafkaSettings
 from redis import Redis
 from sqlalchemy.engine import make_url
 from tests.support.containers import free_port, start_services
 from tests.support.endpoints import ServiceEndpoints
 from tests.support.images import compose_images
+from tests.support.served import START_TIMEOUT_SECONDS, becomes_live
 from tests.support.services import app_environments, present_services
 from tests.support.services.kafka import SERVICE as KAFKA
 from tests.support.services.kafka import ensure_topic
@@ -82,28 +81,12 @@ def served(
         )
         try:
             url = f"http://127.0.0.1:{port}"
-            if not answers(url, lambda: process.poll() is None):
+            if not becomes_live(url, lambda: process.poll() is None, START_TIMEOUT_SECONDS):
                 sys.exit(f"{module_and_args[0]} did not serve:\n" + log.read_text()[-4000:])
             yield url, process.pid
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(10)
-
-
-def answers(url: str, running: Callable[[], bool], timeout: float = 30) -> bool:
-    """Whether the app answers at all, a 404 included (bare_app has no /health/live)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/users/0", timeout=2):
-                return True
-        except urllib.error.HTTPError:
-            return True
-        except OSError:
-            if not running():
-                return False
-            time.sleep(0.1)
-    return False
 
 
 def wrk(load_dir: Path, url: str, route: str, args: argparse.Namespace, first_id: int) -> dict:
@@ -139,7 +122,7 @@ def main() -> None:
     try:
         services = ServiceEndpoints.of_running(running)
         kafka = services.of(KAFKA)
-        asyncio.run(ensure_topic(kafka.bootstrap_servers, "user.created"))
+        asyncio.run(ensure_topic(kafka.bootstrap_servers, KafkaSettings().user_events_topic))
         with cloned_database(services.of(POSTGRES)) as database_url:
             bench_url = with_bench_role(database_url)
             for_services = app_environments(services, on_network=False).values()
