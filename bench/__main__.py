@@ -20,19 +20,16 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import docker
 
-from bench import service
-from tests.docker_watch import watch_containers
+from bench import scaling, service
+from bench.compare import COMPARED_TESTS, guides_project, one_run
 from tests.helpers import bake, project_images, pytest_in, run, synced
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -44,14 +41,6 @@ STRATEGIES = {
     "test_fresh_clone": "fresh clone of the template per test",
     "test_sqlite_rollback": "in-memory SQLite, create_all once, rollback per test",
 }
-# The generated tests both conftests can run: the guides' pattern has no fixtures for the
-# Kafka topics and the outbox (tests/support/services/kafka.py), nor the reuse and dev
-# machinery; these need PostgreSQL and Redis, and the app starts its Kafka clients.
-COMPARED_TESTS = [
-    "tests/integration/test_users_api.py",
-    "tests/integration/test_users_service.py",
-    "tests/integration/test_cache.py",
-]
 ONE_TEST = "tests/integration/test_users_api.py::test_get_user"
 KAFKA_GROUP_BOUND = "tests/integration/test_events.py"  # a new consumer group per test
 
@@ -72,14 +61,6 @@ def prepared_project(workdir: Path) -> Path:
     installed = run(project, "uv", "pip", "install", "--quiet", "aiosqlite")
     assert installed.returncode == 0, installed.stderr
     return project
-
-
-def guides_project(project: Path) -> Path:
-    """The same project and tests, with the guides' conftest.py (bench/project)."""
-    guides = project.with_name(f"{project.name}-guides")
-    shutil.copytree(project, guides, ignore=shutil.ignore_patterns(".venv"))
-    shutil.copy(BENCH_DIR / "project" / "guides_conftest.py", guides / "tests" / "conftest.py")
-    return synced(guides)
 
 
 def measure_bake(repeats: int = 5) -> dict[str, float]:
@@ -119,78 +100,6 @@ def measure_isolation(project: Path, tests: int) -> dict[str, dict[str, float]]:
             "fixture_p95_ms": percentile(fixtures[name], 0.95) * 1000,
         }
         for name in STRATEGIES
-    }
-
-
-def container_memory_bytes(client: docker.DockerClient, container_id: str) -> int:
-    """Memory a container uses as `docker stats` counts it (without inactive file cache):
-    read from its cgroup where this machine exposes it (cheap enough to sample often),
-    else from the engine's stats."""
-    for directory, usage, inactive in (
-        (
-            f"/sys/fs/cgroup/memory/docker/{container_id}",
-            "memory.usage_in_bytes",
-            "total_inactive_file",
-        ),
-        (
-            f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope",
-            "memory.current",
-            "inactive_file",
-        ),
-    ):
-        try:
-            used = int(Path(directory, usage).read_text())
-            stat = dict(
-                line.split() for line in Path(directory, "memory.stat").read_text().splitlines()
-            )
-            return used - int(stat.get(inactive, 0))
-        except OSError:
-            continue
-    memory = client.containers.get(container_id).stats(stream=False, one_shot=True)["memory_stats"]
-    return int(memory.get("usage", 0) - memory.get("stats", {}).get("inactive_file", 0))
-
-
-@contextmanager
-def peak_memory_of_session(holder: dict[str, Any]) -> Iterator[None]:
-    """Sample the memory of every Testcontainers container together, every 0.25 s."""
-    stop = threading.Event()
-    holder["peak_mib"] = 0.0
-    client = docker.from_env()
-
-    def sample() -> None:
-        while not stop.wait(0.25):
-            labelled = {"label": "org.testcontainers.lang=python"}
-            total = 0
-            for container in client.api.containers(filters=labelled):
-                try:
-                    total += container_memory_bytes(client, container["Id"])
-                except (docker.errors.DockerException, ValueError, KeyError):
-                    continue  # removed while sampled
-            holder["peak_mib"] = max(holder["peak_mib"], total / 2**20)
-
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
-
-
-def one_run(project: Path, *args: str) -> dict[str, float]:
-    """Wall time, containers created (Ryuk apart) and their peak memory, for one pytest run."""
-    memory: dict[str, Any] = {}
-    with watch_containers() as activity, peak_memory_of_session(memory):
-        started = time.perf_counter()
-        result = pytest_in(project, "-q", *args)
-        wall = time.perf_counter() - started
-    assert result.returncode == 0, result.stdout + result.stderr
-    images = [image for _, image, _ in activity.created]
-    return {
-        "wall_s": wall,
-        "containers": sum("ryuk" not in image for image in images),
-        "reapers": sum("ryuk" in image for image in images),
-        "peak_memory_mib": memory["peak_mib"],
     }
 
 
@@ -458,6 +367,9 @@ def machine(project: Path) -> str:
 def main() -> None:
     if sys.argv[1:2] == ["service"]:
         service.main(sys.argv[2:])
+        return
+    if sys.argv[1:2] == ["scaling"]:
+        scaling.main(sys.argv[2:])
         return
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--tests", type=int, default=200, help="tests per isolation strategy")
