@@ -110,6 +110,9 @@ def test_a_fresh_bake_runs_its_compose_stack_and_holds_under_load_and_faults(
     if stand_in_broker:
         override = {"services": {"app": NO_IDEMPOTENCE, "worker": NO_IDEMPOTENCE}}
         (project / "compose.override.yaml").write_text(yaml.safe_dump(override))
+    (project / "postgres" / "initdb.d" / "10-reporting-role.sql").write_text(
+        "CREATE ROLE reporting NOLOGIN;\n"
+    )
     name = f"tcstack-{uuid.uuid4().hex[:8]}"
     compose = ("docker", "compose", "--project-name", name)
 
@@ -148,6 +151,7 @@ def test_a_fresh_bake_runs_its_compose_stack_and_holds_under_load_and_faults(
         up = run(project, *compose, "up", "--build", "--wait", "--wait-timeout", "240")
         assert up.returncode == 0, up.stdout + up.stderr
         assert request("GET", "/health/ready")[0] == 200
+        assert sql("SELECT 1 FROM pg_roles WHERE rolname = 'reporting'") == "1"  # init script
         built = {
             service: docker.from_env().containers.get(container_id(service)).image.id
             for service in ("migrate", "app", "worker")
