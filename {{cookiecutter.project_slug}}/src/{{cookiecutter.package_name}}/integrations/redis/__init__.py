@@ -35,7 +35,7 @@ if version < current or (version == current and redis.call('HEXISTS', KEYS[1], '
   return 0
 end
 redis.call('HSET', KEYS[1], 'version', ARGV[1], 'value', ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 """
 INVALIDATE_OLDER = """
@@ -43,7 +43,7 @@ local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '-1')
 if tonumber(ARGV[1]) > current then
   redis.call('HDEL', KEYS[1], 'value')
   redis.call('HSET', KEYS[1], 'version', ARGV[1])
-  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 1
 """
@@ -53,7 +53,7 @@ class RedisSettings(IntegrationSettings):
     model_config = env_settings("REDIS_")
 
     url: SecretStr = SecretStr("redis://localhost:6379/0")  # may hold a password
-    cache_ttl_seconds: int = Field(default=60, ge=1)
+    cache_ttl_seconds: float = Field(default=60, ge=0.001)  # kept to the millisecond
     # A cache must answer faster than the database it saves, or not at all.
     timeout_seconds: float = Field(default=0.25, gt=0)
     bypass_seconds: float = Field(default=5.0, ge=0)
@@ -81,8 +81,12 @@ class RedisCache:
         value = await self.attempt(lambda: self.redis.hget(key, "value"), skippable=True)
         return value if isinstance(value, str) else None
 
+    @property
+    def ttl_milliseconds(self) -> int:
+        return max(1, round(self.settings.cache_ttl_seconds * 1000))
+
     async def set(self, key: str, value: str, *, version: int) -> None:
-        ttl = self.settings.cache_ttl_seconds
+        ttl = self.ttl_milliseconds
         await self.attempt(
             lambda: self.fill(keys=[key], args=[version, value, ttl]), skippable=True
         )
@@ -90,7 +94,7 @@ class RedisCache:
     async def invalidate(self, key: str, *, version: int) -> None:
         # Tried even while reads bypass the cache: a missed invalidation serves an old value
         # until the entry expires.
-        ttl = self.settings.cache_ttl_seconds
+        ttl = self.ttl_milliseconds
         await self.attempt(lambda: self.invalidate_older(keys=[key], args=[version, ttl]))
 
     async def attempt(
