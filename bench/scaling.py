@@ -21,12 +21,13 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench.compare import BENCH_DIR, COMPARED_TESTS, guides_project, one_run
-from tests.helpers import bake, run, synced
+from tests.helpers import bake, synced
 
 SPEEDUP_TARGET = 3.0
 LARGE_SUITE = 1000
@@ -40,13 +41,7 @@ def prepared_projects(workdir: Path) -> dict[str, Path]:
     return {"ours": project, "guides": guides_project(project)}
 
 
-def tests_selected(project: Path) -> int:
-    collected = run(project, "uv", "run", "pytest", "-q", "--collect-only", *COMPARED_TESTS)
-    assert collected.returncode == 0, collected.stdout + collected.stderr
-    return sum("::" in line for line in collected.stdout.splitlines())
-
-
-def measure(args: argparse.Namespace, save: Any) -> dict[str, Any]:
+def measure(args: argparse.Namespace, save: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     results: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "cpus": os.cpu_count(),
@@ -55,10 +50,12 @@ def measure(args: argparse.Namespace, save: Any) -> dict[str, Any]:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as workdir:
         projects = prepared_projects(Path(workdir))
-        base = tests_selected(projects["ours"])
+        warm_ups = {  # bytecode caches and a warm engine, as users have
+            name: one_run(where, "-n", "2", *COMPARED_TESTS, env={"PYTHONPATH": "."})
+            for name, where in projects.items()
+        }
+        base = warm_ups["ours"]["tests"]
         factors = sorted({max(1, round(size / base)) for size in args.sizes})
-        for where in projects.values():  # bytecode caches and a warm engine, as users have
-            one_run(where, "-n", "2", *COMPARED_TESTS, env={"PYTHONPATH": "."})
         pair = 0
         for factor in factors:
             for workers in args.workers:
