@@ -1,5 +1,5 @@
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from {{ cookiecutter.package_name }}.users import service
@@ -31,9 +31,35 @@ async def test_unique_email_is_enforced_by_the_database(db_session: AsyncSession
             session=db_session, data=UserCreate(email="ada@example.com", full_name="Twin")
         )
 
-    # The failed insert was rolled back to its savepoint: the session is still usable.
+    # The refused create inserted nothing and left the transaction usable.
     count = await db_session.scalar(select(func.count()).select_from(User))
     assert count == 1
+
+
+async def test_a_create_sends_one_statement(db_session: AsyncSession) -> None:
+    """Every POST /users pays for what the create sends: its INSERT alone, no savepoint."""
+    sent: list[str] = []
+
+    def record(*args: object) -> None:
+        statement = args[2]
+        assert isinstance(statement, str)
+        sent.append(statement.split()[0])
+
+    connection = (await db_session.connection()).sync_connection
+    assert connection is not None
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        await service.create_user(
+            session=db_session, data=UserCreate(email="ada@example.com", full_name="Ada")
+        )
+        with pytest.raises(service.EmailAlreadyRegisteredError):
+            await service.create_user(
+                session=db_session, data=UserCreate(email="ada@example.com", full_name="Twin")
+            )
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
+
+    assert sent == ["INSERT", "INSERT"]
 
 
 async def test_update_to_a_taken_email_is_refused(db_session: AsyncSession) -> None:

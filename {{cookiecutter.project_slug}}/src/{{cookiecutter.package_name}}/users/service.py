@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,9 +41,19 @@ async def _save_guarding_email(
 
 
 async def create_user(*, session: AsyncSession, data: UserCreate) -> User:
-    user = User(email=data.email, full_name=data.full_name)
-    await _save_guarding_email(session, data.email, lambda: session.add(user))
-    return user
+    # One statement: a taken email inserts nothing rather than failing, so the caller's
+    # transaction stays usable without a savepoint (two round trips more per create). The
+    # unique constraint still decides: a concurrent insert of the email waits for the other
+    # transaction and inserts nothing if it commits.
+    created: User | None = await session.scalar(
+        insert(User)
+        .values(email=data.email, full_name=data.full_name)
+        .on_conflict_do_nothing(constraint=EMAIL_UNIQUE_CONSTRAINT)
+        .returning(User)
+    )
+    if created is None:
+        raise EmailAlreadyRegisteredError(data.email)
+    return created
 
 
 async def get_user(*, session: AsyncSession, user_id: int) -> User | None:
