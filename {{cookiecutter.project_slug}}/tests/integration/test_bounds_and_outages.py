@@ -3,18 +3,21 @@ database rather than the load, and a database that cannot serve is a 503 clients
 
 import logging
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 from httpx import AsyncClient
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from {{ cookiecutter.package_name }}.config import DatabaseSettings, Settings
+from {{ cookiecutter.package_name }}.db import create_engine, create_session_factory
 from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.problems import MAX_LISTED_ERRORS
 
 from tests.support.app import app_client
-from tests.support.proxy import tcp_proxy
+from tests.support.proxy import TcpProxy, tcp_proxy
 
 pytestmark = pytest.mark.integration
 
@@ -82,25 +85,57 @@ async def test_readiness_does_not_queue_behind_a_saturated_pool(settings: Settin
     assert response.json()["checks"]["postgres"] == "ok"
 
 
-async def test_a_database_outage_is_a_503_to_retry_logged_once(
-    settings: Settings, fresh_database: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    url = make_url(fresh_database)
+@asynccontextmanager
+async def database_behind_a_proxy(
+    settings: Settings, database_url: str
+) -> AsyncIterator[tuple[TcpProxy, Settings]]:
+    """A proxy to the database this test controls, and `settings` reaching it through it."""
+    url = make_url(database_url)
     async with tcp_proxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
         through_proxy = url.set(host="127.0.0.1", port=proxy.port)
         database = DatabaseSettings(url=through_proxy.render_as_string(hide_password=False))
-        async with app_client(
-            create_app(settings.model_copy(update={"database": database}))
-        ) as client:
-            before = await client.post("/users", json={"email": "a@example.com", "full_name": "A"})
+        yield proxy, settings.model_copy(update={"database": database})
+
+
+async def test_a_connection_dropped_in_the_pool_is_replaced_before_a_request_gets_it(
+    settings: Settings, fresh_database: str
+) -> None:
+    """A database restart, a failover or a proxy's idle timeout closes the pool's idle
+    connections: each is pinged as it is checked out and replaced, never handed to a request
+    to fail on. (The app's engine, not the app: its outbox relay could meet the dropped
+    connection first, and any failure renews the whole pool.)"""
+    async with database_behind_a_proxy(settings, fresh_database) as (proxy, through_proxy):
+        engine = create_engine(through_proxy)
+        sessions = create_session_factory(engine)
+        try:
+            async with sessions() as session:
+                await session.execute(text("SELECT 1"))  # its connection goes back to the pool
             proxy.cut()
-            during = [
-                await client.post("/users", json={"email": f"{n}@example.com", "full_name": "B"})
-                for n in range(3)
-            ]
-            ready_during = await client.get("/health/ready")
             proxy.restore()
-            after = await client.post("/users", json={"email": "c@example.com", "full_name": "C"})
+            async with sessions() as session:
+                answer = await session.scalar(text("SELECT 1"))
+        finally:
+            await engine.dispose()
+
+    assert answer == 1
+
+
+async def test_a_database_outage_is_a_503_to_retry_logged_once(
+    settings: Settings, fresh_database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with (
+        database_behind_a_proxy(settings, fresh_database) as (proxy, through_proxy),
+        app_client(create_app(through_proxy)) as client,
+    ):
+        before = await client.post("/users", json={"email": "a@example.com", "full_name": "A"})
+        proxy.cut()
+        during = [
+            await client.post("/users", json={"email": f"{n}@example.com", "full_name": "B"})
+            for n in range(3)
+        ]
+        ready_during = await client.get("/health/ready")
+        proxy.restore()
+        after = await client.post("/users", json={"email": "c@example.com", "full_name": "C"})
 
     assert (before.status_code, after.status_code) == (201, 201)
     assert ready_during.status_code == 503
