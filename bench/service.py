@@ -89,6 +89,13 @@ def report(results: dict[str, Any]) -> str:
             f"| {app['non_2xx'] + app['socket_errors']:.0f}, "
             f"{bare['non_2xx'] + bare['socket_errors']:.0f} |"
         )
+    if "relay_cpu_ms_per_batch_of_one" in results:
+        relay_ms = results["relay_cpu_ms_per_batch_of_one"]
+        lines += [
+            "",
+            "The outbox relay's CPU time for a batch of one event (each commit its own batch, as "
+            f"under a light load), median of 300: {relay_ms:.2f} ms",
+        ]
     if results.get("app_errors"):
         lines += ["", "The app logged errors:", *results["app_errors"]]
     return "\n".join(lines)

@@ -18,16 +18,22 @@ import os
 import secrets
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
+import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from acme_users.config import PACKAGE
+from acme_users.config import PACKAGE, Settings
+from acme_users.db import create_engine, create_session_factory
 from acme_users.integrations.kafka import KafkaSettings
+from acme_users.integrations.kafka.outbox import OutboxEvent, OutboxRelay
+from acme_users.users.events import USER_CREATED
 from redis import Redis
 from sqlalchemy.engine import make_url
 from tests.support.containers import free_port, start_services
@@ -159,9 +165,36 @@ def main() -> None:
                     profile(app_pid, args, app)
             logged = (args.load_dir / "app.log").read_text().splitlines()
             errors = [line for line in logged if '"level": "ERROR"' in line]
-        print(json.dumps({"runs": runs, "app_errors": errors[:5], "seeded_users": SEEDED_USERS}))
+            os.environ.update(generated_app)
+            relay_ms = asyncio.run(relay_cpu_per_batch_of_one())
+        measured = {"runs": runs, "app_errors": errors[:5], "seeded_users": SEEDED_USERS}
+        print(json.dumps(measured | {"relay_cpu_ms_per_batch_of_one": relay_ms}))
     finally:
         running.stop()
+
+
+async def relay_cpu_per_batch_of_one(batches: int = 300) -> float:
+    """The outbox relay's own CPU time for one event a batch, the light-load case (each commit
+    wakes it): the median of `batches`, in milliseconds, in this process with nothing else."""
+    settings = Settings()
+    engine = create_engine(settings)
+    relay = OutboxRelay(create_session_factory(engine), settings.integration(KafkaSettings))
+    spent = []
+    try:
+        for _ in range(batches):
+            async with relay.session_factory() as session, session.begin():
+                session.add(
+                    OutboxEvent(
+                        event_id=uuid.uuid4(), event_type=USER_CREATED, key="1", payload="{}"
+                    )
+                )
+            started = time.process_time()
+            assert await relay.publish_pending() == 1
+            spent.append(time.process_time() - started)
+    finally:
+        await relay.close_producer()
+        await engine.dispose()
+    return statistics.median(spent) * 1000
 
 
 def profile(pid: int, args: argparse.Namespace, url: str) -> None:

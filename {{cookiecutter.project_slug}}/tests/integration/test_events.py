@@ -3,23 +3,24 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiokafka import ConsumerRecord
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from {{ cookiecutter.package_name }}.config import DatabaseSettings, Settings
 from {{ cookiecutter.package_name }}.db import create_engine, create_session_factory
 from {{ cookiecutter.package_name }}.integrations.kafka import KafkaSettings, UserEvent
+from {{ cookiecutter.package_name }}.integrations.kafka.outbox import OutboxEvent, OutboxRelay
 from {{ cookiecutter.package_name }}.integrations.kafka.worker import (
     EventWorker,
     Stopped,
     run_worker,
 )
 from {{ cookiecutter.package_name }}.main import create_app
-from {{ cookiecutter.package_name }}.users.events import UserCreated
+from {{ cookiecutter.package_name }}.users.events import USER_CREATED, UserCreated
 
 from tests.support.app import app_client, assert_serving_without
 from tests.support.services.kafka import (
@@ -167,6 +168,51 @@ async def test_users_created_while_the_broker_is_unreachable_are_delivered_once(
     recorded = await recorded_events(fresh_engine)
     assert sorted(event.user_id for event in recorded) == ids
     assert {event.event_id for event in recorded} == {event.event_id for event in published}
+
+
+async def add_outbox_events(engine: AsyncEngine, published_at: dict[str, datetime | None]) -> None:
+    """One outbox row per key, published at the given time (None: pending)."""
+    async with AsyncSession(engine) as session, session.begin():
+        session.add_all(
+            OutboxEvent(
+                event_id=uuid.uuid4(),
+                event_type=USER_CREATED,
+                key=key,
+                payload="{}",
+                published_at=when,
+            )
+            for key, when in published_at.items()
+        )
+
+
+async def outbox_keys(engine: AsyncEngine) -> set[str]:
+    async with engine.connect() as connection:
+        return set((await connection.scalars(select(OutboxEvent.key))).all())
+
+
+async def test_the_relay_deletes_events_past_their_retention_at_most_once_an_interval(
+    event_settings: Settings, kafka_topic: KafkaTopic, fresh_engine: AsyncEngine
+) -> None:
+    kafka = event_settings.integration(KafkaSettings)
+    retention = timedelta(hours=kafka.outbox_retention_hours)
+    now = datetime.now(UTC)
+    expired, retained = now - retention - timedelta(hours=1), now - retention + timedelta(hours=1)
+    relay = OutboxRelay(create_session_factory(fresh_engine), kafka)
+    try:
+        await add_outbox_events(fresh_engine, {"expired": expired, "retained": retained, "a": None})
+        first_batch = await relay.publish_pending()
+        after_first = await outbox_keys(fresh_engine)
+        # Within the interval, a batch publishes and leaves expired events for the next cleanup.
+        await add_outbox_events(fresh_engine, {"expired again": expired, "b": None})
+        second_batch = await relay.publish_pending()
+        after_second = await outbox_keys(fresh_engine)
+    finally:
+        await relay.close_producer()
+
+    assert (first_batch, second_batch) == (1, 1)
+    assert after_first == {"retained", "a"}
+    assert after_second == {"retained", "a", "expired again", "b"}
+    assert [record.key for record in await consume(kafka_topic, 2)] == [b"a", b"b"]
 
 
 async def test_poison_messages_are_dead_lettered_and_the_next_one_is_processed(
