@@ -13,7 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from {{ cookiecutter.package_name }}.config import DatabaseSettings, Settings
 from {{ cookiecutter.package_name }}.db import create_engine, create_session_factory
 from {{ cookiecutter.package_name }}.integrations.kafka import KafkaSettings, UserEvent
-from {{ cookiecutter.package_name }}.integrations.kafka.outbox import OutboxEvent, OutboxRelay
+from {{ cookiecutter.package_name }}.integrations.kafka.outbox import (
+    OutboxEvent,
+    OutboxRelay,
+)
 from {{ cookiecutter.package_name }}.integrations.kafka.worker import (
     EventWorker,
     Stopped,
