@@ -6,8 +6,9 @@ never start containers, because a worker's Ryuk session would reap them when tha
 exits, under the other workers' feet. Which services the run needs is known only after
 collection, from each selected integration test's fixture closure (a service's fixtures all
 depend on the one named after it), which under xdist happens in the workers; each worker
-writes the list to a shared directory, and the controller starts those services when the
-first worker reports its collection, before any test is scheduled. Workers read the
+writes the list to a file of its own in a shared directory, and the controller starts those
+services when the first worker reports its collection, before any test is scheduled, from
+that worker's file (another worker may be writing its own at that moment). Workers read the
 endpoints from the same directory.
 """
 
@@ -56,9 +57,12 @@ from tests.support.services import (
 
 PLUGIN_NAME = "tc-service-services"
 HANDOFF_DIR_KEY = "tc_service_handoff_dir"
-SERVICES_NEEDED = "services-needed.json"
 ENDPOINTS_FILE = "endpoints.json"
 IMAGE_TESTS_SKIPPED = "builds the app's image from the Dockerfile: run with --image"
+
+
+def services_needed_file(handoff_dir: Path, worker_id: str) -> Path:
+    return handoff_dir / f"services-needed-{worker_id}.json"
 
 
 def image_tests_requested(config: pytest.Config) -> bool:
@@ -88,6 +92,7 @@ class ServicesPlugin:
         if self.is_worker:
             workerinput: dict[str, Any] = getattr(config, "workerinput")  # noqa: B009
             self.handoff_dir = Path(workerinput[HANDOFF_DIR_KEY])
+            self.worker_id: str = workerinput["workerid"]
         else:
             self.handoff_dir = Path(tempfile.mkdtemp(prefix="tc-service-"))
 
@@ -112,7 +117,8 @@ class ServicesPlugin:
             return
         if self.is_worker:
             # Written before xdist reports this worker's collection to the controller.
-            (self.handoff_dir / SERVICES_NEEDED).write_text(json.dumps(used))
+            needed = services_needed_file(self.handoff_dir, self.worker_id)
+            needed.write_text(json.dumps(used))
         else:
             self._start(used)
 
@@ -154,7 +160,7 @@ class ServicesPlugin:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
-        needed = self.handoff_dir / SERVICES_NEEDED
+        needed = services_needed_file(self.handoff_dir, node.workerinput["workerid"])
         if not self._decided and needed.exists():
             self._start(json.loads(needed.read_text()))
         self._decided = True
