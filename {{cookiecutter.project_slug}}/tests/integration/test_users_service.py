@@ -40,9 +40,7 @@ async def test_a_create_sends_one_statement(db_session: AsyncSession) -> None:
     """Every POST /users pays for what the create sends: its INSERT alone, no savepoint."""
     sent: list[str] = []
 
-    def record(*args: object) -> None:
-        statement = args[2]
-        assert isinstance(statement, str)
+    def record(connection: object, cursor: object, statement: str, *_: object) -> None:
         sent.append(statement.split()[0])
 
     connection = (await db_session.connection()).sync_connection

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -22,22 +22,6 @@ class EmailAlreadyRegisteredError(Exception):
 def _violated_constraint(error: IntegrityError) -> str | None:
     diagnostics = getattr(error.orig, "diag", None)
     return getattr(diagnostics, "constraint_name", None)
-
-
-async def _save_guarding_email(
-    session: AsyncSession, email: str, change: Callable[[], object]
-) -> None:
-    # The unique constraint decides, not a SELECT beforehand: two concurrent requests
-    # would both pass a pre-check. The change is made inside the savepoint (begin_nested
-    # flushes what is pending before it opens one), so a conflict rolls back only the change
-    # and the caller's transaction stays usable.
-    try:
-        async with session.begin_nested():
-            change()
-    except IntegrityError as error:
-        if _violated_constraint(error) == EMAIL_UNIQUE_CONSTRAINT:
-            raise EmailAlreadyRegisteredError(email) from error
-        raise
 
 
 async def create_user(*, session: AsyncSession, data: UserCreate) -> User:
@@ -73,13 +57,19 @@ async def list_users(
 
 async def update_user(*, session: AsyncSession, user: User, data: UserUpdate) -> User:
     changes = data.model_dump(exclude_unset=True)
-
-    def apply_changes() -> None:
-        for field, value in changes.items():
-            setattr(user, field, value)
-        if changes:
-            user.version = User.version + 1  # in SQL, under the row's lock
-
-    await _save_guarding_email(session, changes.get("email", user.email), apply_changes)
+    # The unique constraint decides, not a SELECT beforehand: two concurrent requests would
+    # both pass a pre-check. The changes are made inside a savepoint (begin_nested flushes
+    # what is pending before it opens one), so a conflict rolls back only them and the
+    # caller's transaction stays usable.
+    try:
+        async with session.begin_nested():
+            for field, value in changes.items():
+                setattr(user, field, value)
+            if changes:
+                user.version = User.version + 1  # in SQL, under the row's lock
+    except IntegrityError as error:
+        if _violated_constraint(error) == EMAIL_UNIQUE_CONSTRAINT:
+            raise EmailAlreadyRegisteredError(changes["email"]) from error
+        raise
     await session.refresh(user)
     return user

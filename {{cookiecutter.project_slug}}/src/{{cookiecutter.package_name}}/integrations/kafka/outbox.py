@@ -146,10 +146,9 @@ class OutboxRelay:
                     .where(OutboxEvent.id.in_([row.id for row in pending[:published]]))
                     .values(published_at=func.now())
                 )
-                if time.monotonic() >= self.next_retention_cleanup:
-                    self.next_retention_cleanup = (
-                        time.monotonic() + RETENTION_CLEANUP_INTERVAL_SECONDS
-                    )
+                now = time.monotonic()
+                if now >= self.next_retention_cleanup:
+                    self.next_retention_cleanup = now + RETENTION_CLEANUP_INTERVAL_SECONDS
                     retention = timedelta(hours=self.settings.outbox_retention_hours)
                     await session.execute(
                         delete(OutboxEvent).where(OutboxEvent.published_at < func.now() - retention)
