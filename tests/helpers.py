@@ -6,6 +6,7 @@ import json
 import os
 import queue
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -235,3 +236,15 @@ class Background:
         while not self.lines.empty():
             lines.append(self.lines.get())
         return returncode, "".join(lines)
+
+    def interrupt(self, seconds: float = 60) -> tuple[int, str]:
+        """Ctrl-C, as a terminal sends it to the whole group; the exit code and the output not
+        read yet. Still running after `seconds`, the group is killed and the test fails with
+        that output."""
+        os.killpg(self.process.pid, signal.SIGINT)
+        try:
+            return self.output(seconds)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            _, output = self.output(seconds=10)
+            raise AssertionError(f"still running {seconds} s after Ctrl-C:\n{output}") from None

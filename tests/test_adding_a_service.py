@@ -3,10 +3,8 @@ fifth service and a second event publisher (needs Docker)."""
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
-import signal
 from collections import Counter
 from pathlib import Path
 
@@ -134,9 +132,8 @@ def test_rabbitmq_by_the_docs_runs_once_per_run_is_reused_pre_pulled_and_publish
             ready = dev.wait_for_line("dev mode ready in session")
             dev.wait_for_line("RABBITMQ_URL=amqp://")
         finally:
-            os.killpg(dev.process.pid, signal.SIGINT)
-            returncode = dev.process.wait(timeout=60)
+            returncode, output = dev.interrupt()
     dev_session = ready.split("session ")[1].rstrip(":\n")
-    assert returncode == 0
+    assert returncode == 0, output
     assert activity.images(dev_session)[image] == 1
     assert wait_until(lambda: not activity.still_present(dev_session), seconds=30)

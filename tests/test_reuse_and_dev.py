@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import socket
 import urllib.error
 import urllib.request
@@ -218,10 +216,9 @@ def test_dev_mode_serves_the_app_and_ctrl_c_removes_everything(project: Path) ->
             )
             assert role.output.decode().strip() == "1"  # the init script ran in dev mode too
         finally:
-            os.killpg(dev.process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-            returncode = dev.process.wait(timeout=60)
+            returncode, output = dev.interrupt()
 
-    assert returncode == 0
+    assert returncode == 0, output
     assert len(activity.of_session(session)) == 4  # postgres, redis, kafka and Ryuk
     assert wait_until(lambda: not activity.still_present(session), seconds=30)
     with socket.socket() as probe:
