@@ -201,6 +201,11 @@ def pytest_in(
     return run(project, "uv", "run", "pytest", "-p", "no:cacheprovider", *args, env=env)
 
 
+# A script's background job starts with SIGINT ignored: a command that stops on Ctrl-C must
+# install its handler itself.
+AS_A_BACKGROUND_JOB = ("sh", "-c", 'trap "" INT; exec "$@"', "sh")
+
+
 class Background:
     """A command running in its own process group, its output read line by line."""
 

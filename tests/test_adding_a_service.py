@@ -12,6 +12,7 @@ import pytest
 
 from tests.docker_watch import session_of, wait_until, watch_containers
 from tests.helpers import (
+    AS_A_BACKGROUND_JOB,
     WITHOUT_FAULT_TESTS,
     Background,
     bake,
@@ -127,7 +128,17 @@ def test_rabbitmq_by_the_docs_runs_once_per_run_is_reused_pre_pulled_and_publish
     assert cleaned.returncode == 0
 
     with watch_containers() as activity:
-        dev = Background(project, "uv", "run", "python", "-m", "tests.support.dev", "--port", "0")
+        dev = Background(
+            project,
+            *AS_A_BACKGROUND_JOB,
+            "uv",
+            "run",
+            "python",
+            "-m",
+            "tests.support.dev",
+            "--port",
+            "0",
+        )
         try:
             ready = dev.wait_for_line("dev mode ready in session")
             dev.wait_for_line("RABBITMQ_URL=amqp://")

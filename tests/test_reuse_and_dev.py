@@ -14,7 +14,7 @@ import docker
 import pytest
 
 from tests.docker_watch import session_of, wait_until, watch_containers
-from tests.helpers import Background, bake, pytest_in, run, synced
+from tests.helpers import AS_A_BACKGROUND_JOB, Background, bake, pytest_in, run, synced
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("docker_to_ourselves")]
 
@@ -182,7 +182,9 @@ def test_dev_mode_serves_the_app_and_ctrl_c_removes_everything(project: Path) ->
     )
     with watch_containers() as activity:
         dev = Background(
-            project, "uv", "run", "python", "-m", "tests.support.dev", "--port", str(port)
+            project,
+            *AS_A_BACKGROUND_JOB,
+            *("uv", "run", "python", "-m", "tests.support.dev", "--port", str(port)),
         )
         try:
             line = dev.wait_for_line("dev mode ready in session")

@@ -97,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--reuse", action="store_true", help="reuse kept containers, keep them")
     args = parser.parse_args(argv)
+    # uvicorn and the services' workers handle Ctrl-C whatever they inherit; started with
+    # SIGINT ignored (a script's background job), dev mode would outlive its children.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, stop_on_sigterm)
     return run(args.host, args.port, reuse_requested(args.reuse))
 
