@@ -274,7 +274,8 @@ def test_only_the_process_building_the_template_imports_the_migration_tool(
     bake_once: Callable[..., Path], tmp_path: Path
 ) -> None:
     """Alembic runs once per run, where the template database is built: xdist workers and
-    a unit-only run never import it."""
+    a unit-only run never import it. A unit-only run does not import the integration tests
+    either, nor the contract test's schemathesis."""
     project = synced(bake_once(matrix_id({})))
 
     unit_only = top_level_imports(project, tmp_path / "unit", "-m", "not integration")
@@ -283,6 +284,7 @@ def test_only_the_process_building_the_template_imports_the_migration_tool(
     )
 
     assert "alembic" not in unit_only["controller"]
+    assert "schemathesis" not in unit_only["controller"]
     assert "alembic" in one_api_test["controller"]
     assert "alembic" not in one_api_test["gw0"]
 

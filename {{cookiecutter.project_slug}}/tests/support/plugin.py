@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _pytest.mark.expression import Expression
 from testcontainers.core.labels import SESSION_ID
 
 from {{ cookiecutter.package_name }}.config import IntegrationSettings
@@ -81,6 +82,48 @@ def services_used(items: list[pytest.Item]) -> dict[str, int]:
     return dict(used)
 
 
+MarkCall = tuple[str, tuple[tuple[str, object], ...]]  # `name` or `name(key=value, ...)`
+
+
+class _Undecided(Exception):
+    def __init__(self, mark: MarkCall) -> None:
+        self.mark = mark
+
+
+class _AssumedMarks:
+    """A test carrying `mark` and, of the marks asked about, those `present` says."""
+
+    def __init__(self, mark: str, present: dict[MarkCall, bool]) -> None:
+        self.mark = mark
+        self.present = present
+
+    def __call__(self, name: str, /, **kwargs: str | int | bool | None) -> bool:
+        call = (name, tuple(sorted(kwargs.items())))
+        if call == (self.mark, ()):
+            return True
+        if call not in self.present:
+            raise _Undecided(call)
+        return self.present[call]
+
+
+def can_select_a_test_marked(mark: str, markexpr: str) -> bool:
+    """Whether `-m markexpr` selects some test carrying `mark`, whatever its other marks:
+    each mark the expression asks about is tried present and absent."""
+    try:
+        expression = Expression.compile(markexpr)
+    except SyntaxError:
+        return True  # pytest reports it
+    pending: list[dict[MarkCall, bool]] = [{}]
+    while pending:
+        present = pending.pop()
+        try:
+            if expression.evaluate(_AssumedMarks(mark, present)):
+                return True
+        except _Undecided as undecided:
+            pending += [{**present, undecided.mark: value} for value in (True, False)]
+    return False
+
+
 class ServicesPlugin:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
@@ -107,6 +150,15 @@ class ServicesPlugin:
                 item.add_marker(pytest.mark.integration)
             if item.get_closest_marker("image") and not image_tests_requested(self.config):
                 item.add_marker(pytest.mark.skip(reason=IMAGE_TESTS_SKIPPED))
+
+    def pytest_ignore_collect(self, collection_path: Path) -> bool | None:
+        """`-m "not integration"` does not import tests/integration/ (schemathesis and the
+        rest of what its tests use): none of its tests could be selected."""
+        markexpr: str = self.config.option.markexpr
+        integration = self.config.rootpath / "tests" / "integration"
+        if markexpr and collection_path == integration:
+            return not can_select_a_test_marked("integration", markexpr) or None
+        return None
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:

@@ -63,3 +63,28 @@ def test_the_controller_reads_the_reporting_workers_list_while_another_worker_wr
     worker(controller, "gw1").pytest_collection_finish(session_using(service))
 
     assert started == [{service: 1}]
+
+
+@pytest.mark.parametrize(
+    ("markexpr", "imported"),
+    [
+        ("not integration", False),
+        ("not integration and not image", False),
+        ("not (integration or image)", False),
+        ("integration", True),
+        ("image or not integration", True),  # the image tests are integration tests
+        ("not image", True),
+        ("not integration(kind='kafka')", True),  # a test marked without that argument
+    ],
+)
+def test_a_run_imports_the_integration_tests_only_if_its_mark_expression_can_select_one(
+    markexpr: str, imported: bool, tmp_path: Path
+) -> None:
+    workerinput = {HANDOFF_DIR_KEY: str(tmp_path), "workerid": "gw0"}
+    option = SimpleNamespace(markexpr=markexpr)
+    plugin = ServicesPlugin(config_of(workerinput=workerinput, option=option, rootpath=tmp_path))
+
+    ignored = plugin.pytest_ignore_collect(collection_path=tmp_path / "tests" / "integration")
+
+    assert (ignored is None) == imported
+    assert plugin.pytest_ignore_collect(collection_path=tmp_path / "tests" / "unit") is None
