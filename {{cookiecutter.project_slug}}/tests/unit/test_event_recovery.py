@@ -115,8 +115,14 @@ class RebalancedConsumer:
         self.partition = TopicPartition("user.created", 0)
         self.batches = [{self.partition: [record]}]
         self.commits = 0
+        self.polls_after_commit = 0
+        self.polled_thrice_after_commit = asyncio.Event()
 
     async def getmany(self, timeout_ms: int) -> dict[TopicPartition, list[Any]]:
+        if self.commits:
+            self.polls_after_commit += 1
+            if self.polls_after_commit == 3:
+                self.polled_thrice_after_commit.set()
         return self.batches.pop() if self.batches else {}
 
     def assignment(self) -> set[TopicPartition]:
@@ -140,9 +146,11 @@ async def test_a_commit_the_group_refuses_leaves_the_worker_consuming(
     worker.handle = handle  # type: ignore[method-assign]
     consumer = RebalancedConsumer(record=type("Record", (), {"offset": 7})())
     consuming = asyncio.create_task(worker.consume(consumer))
-    await asyncio.sleep(1.5)  # a few polls after the refused commit
+    polled = asyncio.create_task(consumer.polled_thrice_after_commit.wait())
+    await asyncio.wait({consuming, polled}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
 
     assert not consuming.done()
+    assert polled.done()
     assert (len(handled), consumer.commits) == (1, 1)
     assert any("rebalanced before the commit" in r.getMessage() for r in caplog.records)
     stop.set()
