@@ -110,6 +110,8 @@ def can_select_a_test_marked(mark: str, markexpr: str) -> bool:
     """Whether `-m markexpr` selects some test carrying `mark`, whatever its other marks:
     each mark the expression asks about is tried present and absent."""
     try:
+        # pytest's own parser (private; there is no public one), so that an expression means
+        # here what it means to -m. A unit test holds it.
         expression = Expression.compile(markexpr)
     except SyntaxError:
         return True  # pytest reports it

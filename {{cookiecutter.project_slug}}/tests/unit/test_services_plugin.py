@@ -74,7 +74,7 @@ def test_the_controller_reads_the_reporting_workers_list_while_another_worker_wr
         ("integration", True),
         ("image or not integration", True),  # the image tests are integration tests
         ("not image", True),
-        ("not integration(kind='kafka')", True),  # a test marked without that argument
+        ("not integration(group='nightly')", True),  # a test marked without that argument
     ],
 )
 def test_a_run_imports_the_integration_tests_only_if_its_mark_expression_can_select_one(
