@@ -131,13 +131,7 @@ def test_rabbitmq_by_the_docs_runs_once_per_run_is_reused_pre_pulled_and_publish
         dev = Background(
             project,
             *AS_A_BACKGROUND_JOB,
-            "uv",
-            "run",
-            "python",
-            "-m",
-            "tests.support.dev",
-            "--port",
-            "0",
+            *("uv", "run", "python", "-m", "tests.support.dev", "--port", "0"),
         )
         try:
             ready = dev.wait_for_line("dev mode ready in session")

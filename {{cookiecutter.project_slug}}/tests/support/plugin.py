@@ -143,12 +143,15 @@ class ServicesPlugin:
 
     # -- every process ---------------------------------------------------------------
 
+    @property
+    def integration_dir(self) -> Path:
+        return self.config.rootpath / "tests" / "integration"
+
     @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by mark
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """A test under tests/integration/ is an integration test, with the mark or without."""
-        integration = self.config.rootpath / "tests" / "integration"
         for item in items:
-            if item.path.is_relative_to(integration):
+            if item.path.is_relative_to(self.integration_dir):
                 item.add_marker(pytest.mark.integration)
             if item.get_closest_marker("image") and not image_tests_requested(self.config):
                 item.add_marker(pytest.mark.skip(reason=IMAGE_TESTS_SKIPPED))
@@ -157,8 +160,7 @@ class ServicesPlugin:
         """`-m "not integration"` does not import tests/integration/ (schemathesis and the
         rest of what its tests use): none of its tests could be selected."""
         markexpr: str = self.config.option.markexpr
-        integration = self.config.rootpath / "tests" / "integration"
-        if markexpr and collection_path == integration:
+        if markexpr and collection_path == self.integration_dir:
             return not can_select_a_test_marked("integration", markexpr) or None
         return None
 
