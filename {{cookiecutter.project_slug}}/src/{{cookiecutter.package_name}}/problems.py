@@ -18,9 +18,12 @@ from http import HTTPStatus
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.models import Schema
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from pydantic.json_schema import models_json_schema
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
@@ -37,6 +40,7 @@ from {{ cookiecutter.package_name }}.outages import Outage
 logger = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_SCHEMAS = "#/components/schemas/"
 PROBLEM_TYPES = "/problems/"  # + the kind: a stable identifier, relative to the API's base URL
 # A 422 lists this many errors at most (a body can hold thousands), and says how many.
 MAX_LISTED_ERRORS = 20
@@ -217,20 +221,41 @@ def install_problems(app: FastAPI) -> None:
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for the problems a route answers (main.py moves them to
-    application/problem+json)."""
+    """OpenAPI `responses` for the problems a route answers. They refer to the Problem schema
+    (as_problem_documents adds it) rather than name it as a `model`: FastAPI builds a pydantic
+    adapter for each model response of each route in every app it serves, most of what a
+    fresh app's first requests cost (an app per test)."""
     return {
-        status: {"model": Problem, "description": HTTPStatus(status).phrase} for status in statuses
+        status: {
+            "description": HTTPStatus(status).phrase,
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_SCHEMAS + "Problem"}}},
+        }
+        for status in statuses
+    }
+
+
+def problem_schemas() -> dict[str, Any]:
+    """The Problem schema and those it refers to, as FastAPI writes a model's components."""
+    _, schemas = models_json_schema(
+        [(Problem, "serialization")], ref_template=PROBLEM_SCHEMAS + "{model}"
+    )
+    return {
+        name: jsonable_encoder(Schema(**schema), by_alias=True, exclude_none=True)
+        for name, schema in schemas["$defs"].items()
     }
 
 
 def as_problem_documents(openapi: dict[str, Any]) -> dict[str, Any]:
     """Document every 4xx/5xx answer under application/problem+json, the type it is sent as
-    (FastAPI documents a response model under the route's own media type)."""
+    (FastAPI documents a response model under the route's own media type), and add the
+    Problem schema the routes' problem responses refer to."""
     for path in openapi.get("paths", {}).values():
         for operation in path.values():
             for status, response in operation.get("responses", {}).items():
                 content = response.get("content", {})
                 if status[0] in "45" and "application/json" in content:
                     content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+    components = openapi.setdefault("components", {})
+    schemas = {**components.get("schemas", {}), **problem_schemas()}
+    components["schemas"] = dict(sorted(schemas.items()))
     return openapi
