@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import urllib.request
 from collections import Counter
@@ -270,12 +271,13 @@ def top_level_imports(project: Path, directory: Path, *args: str) -> dict[str, s
     return {path.name: set(path.read_text().split()) for path in directory.iterdir()}
 
 
-def test_only_the_process_building_the_template_imports_the_migration_tool(
+def test_a_run_imports_the_migration_and_test_tools_only_where_they_are_used(
     bake_once: Callable[..., Path], tmp_path: Path
 ) -> None:
     """Alembic runs once per run, where the template database is built: xdist workers and
     a unit-only run never import it. A unit-only run does not import the integration tests
-    either, nor the contract test's schemathesis."""
+    either, nor the contract test's schemathesis; no run without a Hypothesis test imports
+    Hypothesis (its pytest plugin would, for its terminal summary)."""
     project = synced(bake_once(matrix_id({})))
 
     unit_only = top_level_imports(project, tmp_path / "unit", "-m", "not integration")
@@ -287,6 +289,39 @@ def test_only_the_process_building_the_template_imports_the_migration_tool(
     assert "schemathesis" not in unit_only["controller"]
     assert "alembic" in one_api_test["controller"]
     assert "alembic" not in one_api_test["gw0"]
+    for process in (unit_only["controller"], *one_api_test.values()):
+        assert "hypothesis" not in process
+
+
+FAILING_HYPOTHESIS_TEST = """
+from hypothesis import given, strategies
+
+
+@given(strategies.integers())
+def test_every_integer_is_small(number: int) -> None:
+    assert number < 10
+"""
+
+
+def test_a_run_with_a_hypothesis_test_keeps_its_summary(bake_once: Callable[..., Path]) -> None:
+    """Under xdist the controller imports no test, yet the failing example its worker's
+    Hypothesis test reports still comes back as a patch to apply (which needs libcst)."""
+    project = synced(bake_once(matrix_id({})))
+    module = project / "tests" / "unit" / "test_with_hypothesis.py"
+    module.write_text(FAILING_HYPOTHESIS_TEST)
+    try:
+        result = run(
+            project,
+            *("uv", "run", "--with", "libcst", "pytest", "-p", "no:cacheprovider"),
+            *("-n", "1", str(module)),
+        )
+    finally:
+        module.unlink()
+        shutil.rmtree(project / ".hypothesis" / "patches", ignore_errors=True)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "assert 10 < 10" in result.stdout
+    assert re.search(r"`git apply \S+\.patch` to add failing test cases", result.stdout)
 
 
 @pytest.mark.parametrize("workers", ["2", "0"], ids=["-n 2", "single process"])

@@ -18,6 +18,7 @@ import gc
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -57,6 +58,7 @@ from tests.support.services import (
 )
 
 PLUGIN_NAME = "tc-service-services"
+HYPOTHESIS_PLUGIN = "hypothesispytest"  # its entry point's name
 HANDOFF_DIR_KEY = "tc_service_handoff_dir"
 ENDPOINTS_FILE = "endpoints.json"
 IMAGE_TESTS_SKIPPED = "builds the app's image from the Dockerfile: run with --image"
@@ -310,6 +312,26 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     return None
 
 
+class HypothesisSummaryWhenUsed:
+    """Hypothesis's pytest plugin imports Hypothesis in every run's terminal summary, whether
+    a test used it or not (0.15 s here). A run whose tests were none of them Hypothesis tests
+    (under xdist: none in any worker's reports) and which never imported it has nothing for
+    that summary to show, so the plugin is dropped before the summary."""
+
+    def __init__(self) -> None:
+        self.ran_hypothesis_tests = False
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if "hypothesis" in report.keywords:  # the mark Hypothesis's plugin gives its tests
+            self.ran_hypothesis_tests = True
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        hypothesis_plugin = session.config.pluginmanager.get_plugin(HYPOTHESIS_PLUGIN)
+        unused = not self.ran_hypothesis_tests and "hypothesis" not in sys.modules
+        if hypothesis_plugin is not None and unused:
+            session.config.pluginmanager.unregister(hypothesis_plugin)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
     # What is left is freed as the process exits; the interpreter's last full collection
@@ -321,6 +343,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     plugin = ServicesPlugin(config)
     config.pluginmanager.register(plugin, PLUGIN_NAME)
+    config.pluginmanager.register(HypothesisSummaryWhenUsed())
     config.stash[ENDPOINTS_PROVIDER] = plugin.endpoints
     use_endpoints_of_run(plugin.endpoints)  # for IntegrationTestCase (tests/support/testcase.py)
 
