@@ -92,6 +92,12 @@ async def test_cached_entry_expires_after_its_ttl(
         assert time.monotonic() - requested >= ttl_seconds
 
 
+@pytest.mark.parametrize("attempt", [1, 2])
+async def test_entries_do_not_leak_between_tests(redis_client: Redis, attempt: int) -> None:
+    # Both runs add the same key only if it is absent; without the flush the second finds it.
+    assert await redis_client.set("written-by-a-test", attempt, nx=True)
+
+
 async def test_update_invalidates_the_cached_user(
     client: AsyncClient, db_session: AsyncSession
 ) -> None:
