@@ -91,7 +91,11 @@ def operation_id(route: APIRoute) -> str:
 
 class App(FastAPI):
     def openapi(self) -> dict[str, Any]:
-        return as_problem_documents(super().openapi())
+        cached = self.openapi_schema
+        document = super().openapi()
+        if document is not cached:  # built anew (first call, or the routes changed): finish it once
+            as_problem_documents(document)
+        return document
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
