@@ -57,6 +57,9 @@ class DatabaseSettings(BaseSettings):
     # How long a request waits for a connection of the pool before it is a 503.
     pool_timeout_seconds: float = Field(default=10, gt=0)
     connect_timeout_seconds: int = Field(default=5, ge=1)
+    # A connection idle in the pool this long is pinged before a request gets it (one
+    # reused sooner is checked without a round trip); 0 pings every one.
+    ping_after_idle_seconds: float = Field(default=1, ge=0)
     echo: bool = False
 
     @field_validator("url")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import select
+import time
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData, text
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy import MetaData, event, text
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -36,16 +38,49 @@ def create_engine(settings: Settings) -> AsyncEngine:
     """The engine requests (or the worker) use. Outside development, errors and logs show
     no SQL parameters: they hold users' data."""
     database = settings.database
-    return create_async_engine(
+    engine = create_async_engine(
         database.url.get_secret_value(),
         pool_size=database.pool_size,
         max_overflow=database.max_overflow,
         pool_timeout=database.pool_timeout_seconds,
-        pool_pre_ping=True,
         echo=database.echo,
         hide_parameters=settings.environment != Environment.DEVELOPMENT,
         connect_args={"connect_timeout": database.connect_timeout_seconds},
     )
+    replace_dropped_connections(engine, database.ping_after_idle_seconds)
+    return engine
+
+
+IDLE_SINCE = "idle_since"
+
+
+def replace_dropped_connections(engine: AsyncEngine, ping_after_idle_seconds: float) -> None:
+    """Never hand a request a connection the pool kept after the server or the network
+    dropped it (a restart, a failover, a proxy's or a NAT's idle timeout), at a fraction of a
+    ping per checkout (SQLAlchemy's pre-ping: a round trip a request). A server that closed a
+    connection has left its goodbye on the socket, so a checkout looks there first, without a
+    round trip; a connection idle longer than `ping_after_idle_seconds`, which a NAT or load
+    balancer may have forgotten without a word, is pinged as well. Either way a dropped
+    connection is replaced before the checkout returns."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def note_idle_since(dbapi_connection: Any, record: Any) -> None:
+        record.info[IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def replace_if_dropped(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        idle_since = record.info.pop(IDLE_SINCE, None)
+        if idle_since is None:  # opened for this checkout
+            return
+        connection = dbapi_connection.driver_connection  # psycopg's
+        if connection.closed or select.select([connection.fileno()], [], [], 0)[0]:
+            # Unasked, an idle connection only hears the server's last words, or its close.
+            raise DisconnectionError("closed by the server while in the pool")
+        if time.monotonic() - idle_since >= ping_after_idle_seconds:
+            try:
+                engine.dialect.do_ping(dbapi_connection)
+            except engine.dialect.loaded_dbapi.Error as error:
+                raise DisconnectionError("dropped while in the pool") from error
 
 
 def create_health_engine(settings: Settings) -> AsyncEngine:

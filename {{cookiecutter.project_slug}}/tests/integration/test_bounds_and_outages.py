@@ -1,6 +1,7 @@
 """Under load and faults: a request costs the app at most its bounds, readiness measures the
 database rather than the load, and a database that cannot serve is a 503 clients may retry."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -97,21 +98,28 @@ async def database_behind_a_proxy(
         yield proxy, settings.model_copy(update={"database": database})
 
 
+@pytest.mark.parametrize("dropped_by", ["the server", "the network"])
 async def test_a_connection_dropped_in_the_pool_is_replaced_before_a_request_gets_it(
-    settings: Settings, fresh_database: str
+    settings: Settings, fresh_database: str, dropped_by: str
 ) -> None:
-    """A database restart, a failover or a proxy's idle timeout closes the pool's idle
-    connections: each is pinged as it is checked out and replaced, never handed to a request
-    to fail on. (The app's engine, not the app: its outbox relay could meet the dropped
-    connection first, and any failure renews the whole pool.)"""
+    """A database restart or failover closes the pool's idle connections; a NAT or a load
+    balancer past its idle timeout forgets them without a word. Either way the pool replaces
+    the connection as it is checked out, never hands it to a request to fail on. (The app's
+    engine, not the app: its outbox relay could meet the dropped connection first, and any
+    failure renews the whole pool.)"""
     async with database_behind_a_proxy(settings, fresh_database) as (proxy, through_proxy):
-        engine = create_engine(through_proxy)
+        database = through_proxy.database.model_copy(update={"ping_after_idle_seconds": 0.2})
+        engine = create_engine(through_proxy.model_copy(update={"database": database}))
         sessions = create_session_factory(engine)
         try:
             async with sessions() as session:
                 await session.execute(text("SELECT 1"))  # its connection goes back to the pool
-            proxy.cut()
-            proxy.restore()
+            if dropped_by == "the server":  # checked out again at once
+                proxy.cut()
+                proxy.restore()
+            else:
+                proxy.forget()
+                await asyncio.sleep(2 * database.ping_after_idle_seconds)
             async with sessions() as session:
                 answer = await session.scalar(text("SELECT 1"))
         finally:

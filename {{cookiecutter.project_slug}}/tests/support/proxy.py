@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,6 +18,7 @@ class TcpProxy:
         self.target = (target_host, target_port)
         self.server: asyncio.Server | None = None
         self.connections: set[asyncio.StreamWriter] = set()
+        self.forgotten: set[asyncio.StreamWriter] = set()
         self.up = True
 
     @property
@@ -26,14 +28,23 @@ class TcpProxy:
         return port
 
     def cut(self) -> None:
-        """Reset every open connection and refuse new ones until `restore()`."""
+        """Reset every open connection and refuse new ones until `restore()`. The peers'
+        sockets see the reset when this returns, as after a restart: `abort()` alone closes
+        a socket only on the event loop's next turn."""
         self.up = False
         for writer in list(self.connections):
+            with contextlib.suppress(OSError):
+                writer.transport.get_extra_info("socket").shutdown(socket.SHUT_RDWR)
             writer.transport.abort()
         self.connections.clear()
 
     def restore(self) -> None:
         self.up = True
+
+    def forget(self) -> None:
+        """Forget every open connection without a word, as a NAT or a load balancer does past
+        its idle timeout: the peers hear nothing until they send, and then it is reset."""
+        self.forgotten |= self.connections
 
     async def _serve(
         self, client_reader: asyncio.StreamReader, client: asyncio.StreamWriter
@@ -52,6 +63,8 @@ class TcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError):
             while self.up and (chunk := await reader.read(CHUNK_BYTES)):
+                if writer in self.forgotten:
+                    break
                 writer.write(chunk)
                 await writer.drain()
         self.connections.discard(writer)
