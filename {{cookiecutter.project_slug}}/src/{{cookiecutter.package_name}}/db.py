@@ -54,6 +54,14 @@ def create_engine(settings: Settings) -> AsyncEngine:
 IDLE_SINCE = "idle_since"
 
 
+def has_input(socket_fileno: int) -> bool:
+    """Whether the socket has something to read (or was closed), without waiting. poll, not
+    select: select fails on a descriptor numbered past 1023, common in a busy server."""
+    poller = select.poll()
+    poller.register(socket_fileno, select.POLLIN)
+    return bool(poller.poll(0))
+
+
 def replace_dropped_connections(engine: AsyncEngine, ping_after_idle_seconds: float) -> None:
     """Never hand a request a connection the pool kept after the server or the network
     dropped it (a restart, a failover, a proxy's or a NAT's idle timeout), at a fraction of a
@@ -73,7 +81,7 @@ def replace_dropped_connections(engine: AsyncEngine, ping_after_idle_seconds: fl
         if idle_since is None:  # opened for this checkout
             return
         connection = dbapi_connection.driver_connection  # psycopg's
-        if connection.closed or select.select([connection.fileno()], [], [], 0)[0]:
+        if connection.closed or has_input(connection.fileno()):
             # Unasked, an idle connection only hears the server's last words, or its close.
             raise DisconnectionError("closed by the server while in the pool")
         if time.monotonic() - idle_since >= ping_after_idle_seconds:
