@@ -7,8 +7,9 @@ Starts the project's services as its suite does, clones the migrated database, s
 then serves the generated app as its image runs it (`python -m <package>.serve`: uvicorn,
 ENVIRONMENT=production, JSON logs) and bare_app.py (the same SQL, nothing else) by the same
 uvicorn, and drives each route with wrk from a process of its own, the two apps taking turns
-round after round. With --profile, py-spy samples the generated app during one extra POST
-run. Prints the numbers as JSON on its last line.
+round after round. With --profile, py-spy samples the generated app during one extra run of
+the route PROFILE_ROUTE names (POST /users unless set). Prints the numbers as JSON on its
+last line.
 """
 
 import argparse
@@ -198,7 +199,7 @@ async def relay_cpu_per_batch_of_one(batches: int = 300) -> float:
 
 
 def profile(pid: int, args: argparse.Namespace, url: str) -> None:
-    """py-spy samples the app while wrk posts users; the flame graph lands in --profile."""
+    """py-spy samples the app while wrk drives PROFILE_ROUTE; the samples land in --profile."""
     sampling = subprocess.Popen(
         [
             "py-spy",
