@@ -113,8 +113,9 @@ def hottest(profile: Path, top: int = 15) -> str:
         stack, _, count = line.rpartition(" ")
         samples = int(count)
         total += samples
-        packages[package_of(stack.split(";")[-1])] += samples
-        for frame in set(stack.split(";")):
+        stack_frames = stack.split(";")
+        packages[package_of(stack_frames[-1])] += samples
+        for frame in set(stack_frames):
             frames[frame] += samples
     return "\n".join(
         [
