@@ -49,11 +49,14 @@ class DatabaseSettings(BaseSettings):
 
     # A secret: it holds the password, and repr(), str() and model_dump() show only stars.
     url: SecretStr = SecretStr(f"postgresql+psycopg://postgres:postgres@localhost:5432/{PACKAGE}")
-    # Kept open when idle. Under a steady load above pool_size, each connection over it is
-    # opened and closed again per request (the service benchmark saw 5-9% of the app's time
-    # in connecting at 5): size it for the concurrency a replica serves.
+    # A fixed pool, as HikariCP's and pgx's are: its connections are opened as requests need
+    # them and kept open; a request finding them all busy waits for one. Connections allowed
+    # over pool_size are closed as soon as one goes back idle, so under a load that rises
+    # and falls past pool_size the pool opened about one per request, each costing the
+    # database a process and an authentication (the service benchmark: 15-18% of the app's
+    # throughput on the database routes, and a third of the cold read's p99).
     pool_size: int = Field(default=10, ge=1)
-    max_overflow: int = Field(default=10, ge=0)  # connections over pool_size, closed when idle
+    max_overflow: int = Field(default=0, ge=0)  # connections over pool_size, closed when idle
     # How long a request waits for a connection of the pool before it is a 503.
     pool_timeout_seconds: float = Field(default=10, gt=0)
     connect_timeout_seconds: int = Field(default=5, ge=1)

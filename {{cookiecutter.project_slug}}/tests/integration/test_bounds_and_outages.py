@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -84,6 +84,26 @@ async def test_readiness_does_not_queue_behind_a_saturated_pool(settings: Settin
 
     assert response.status_code == 200
     assert response.json()["checks"]["postgres"] == "ok"
+
+
+async def test_requests_beyond_the_pool_wait_for_its_connections_rather_than_open_more(
+    settings: Settings,
+) -> None:
+    """Each connection opened costs the database a process and an authentication; a pool that
+    opened extra ones under load and closed them as soon as they were idle opened one per
+    request. Three rounds of three times as many concurrent requests as the pool holds."""
+    app = create_app(settings)
+    async with app_client(app) as client:
+        engine: AsyncEngine = app.state.session_factory.kw["bind"]
+        opened: list[object] = []
+        event.listen(engine.sync_engine, "connect", lambda connection, _: opened.append(connection))
+        for _ in range(3):
+            responses = await asyncio.gather(
+                *(client.get("/users") for _ in range(3 * settings.database.pool_size))
+            )
+            assert {response.status_code for response in responses} == {200}
+
+    assert 0 < len(opened) <= settings.database.pool_size
 
 
 @asynccontextmanager
