@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from functools import cache, partial
 from typing import Any, NamedTuple
@@ -74,10 +74,19 @@ class ProjectInfo(NamedTuple):
     description: str
 
 
+def distribution_names() -> Iterator[str]:
+    """Where the project's metadata may be: under the package's own name (the bake's), else
+    under any distribution that installs the package."""
+    yield PACKAGE
+    # Only if the name did not match: this reads every installed distribution's file list,
+    # about 90 ms at each process's first app (each test run, each xdist worker, each start).
+    yield from importlib.metadata.packages_distributions().get(PACKAGE, [])
+
+
 @cache
 def project_info() -> ProjectInfo:
     """Name, version and description from pyproject.toml, as the installed project has them."""
-    for name in (PACKAGE, *importlib.metadata.packages_distributions().get(PACKAGE, [])):
+    for name in distribution_names():
         with suppress(importlib.metadata.PackageNotFoundError):
             found = importlib.metadata.metadata(name)
             return ProjectInfo(found["Name"], found["Version"], found["Summary"])
