@@ -1,5 +1,3 @@
-from pathlib import Path
-
 import pytest
 from pydantic import ValidationError
 
@@ -12,8 +10,7 @@ from {{ cookiecutter.package_name }}.config import (
 )
 
 from tests.support.entry_points import exit_status_and_output
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from tests.support.services.postgres import alembic_config
 
 
 @pytest.mark.parametrize(
@@ -115,11 +112,8 @@ def start_the_app(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def start_alembic_upgrade(monkeypatch: pytest.MonkeyPatch) -> None:
     from alembic import command
-    from alembic.config import Config
 
-    config = Config(PROJECT_ROOT / "alembic.ini")  # no sqlalchemy.url: env.py reads the settings
-    config.attributes["configure_logging"] = False  # the test process keeps its own logging
-    command.upgrade(config, "head")
+    command.upgrade(alembic_config(database_url=None), "head")
 
 
 ENTRY_POINTS = {"the app": start_the_app, "alembic upgrade head": start_alembic_upgrade}

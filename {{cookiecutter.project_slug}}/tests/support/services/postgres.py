@@ -177,11 +177,14 @@ def _libpq_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def alembic_config(database_url: str) -> Config:
+def alembic_config(database_url: str | None) -> Config:
+    """The project's Alembic configuration, leaving this process's logging alone; without a
+    `database_url`, env.py reads the settings, as the `alembic` command does."""
     from alembic.config import Config  # imported on use: most processes never migrate
 
     config = Config(PROJECT_ROOT / "alembic.ini")
-    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    if database_url is not None:
+        config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     config.attributes["configure_logging"] = False
     return config
 
