@@ -101,6 +101,35 @@ class Load:
         self.pool.shutdown(wait=True)
 
 
+# Run in the worker's container when events did not arrive: what the broker holds for the
+# worker (each partition's end offset, the group's committed offsets), to tell an event the
+# broker never got from one the worker did not read.
+BROKER_STATE = """
+import asyncio
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from acme_users.integrations.kafka.settings import KafkaSettings
+
+async def main():
+    settings = KafkaSettings()
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers, group_id=settings.worker_group_id
+    )
+    await consumer.start()
+    try:
+        await consumer.topics()
+        topic = settings.user_events_topic
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        ends = await consumer.end_offsets(partitions)
+        for partition in sorted(partitions):
+            committed = await consumer.committed(partition)
+            print(partition.partition, "end", ends[partition], "committed", committed)
+    finally:
+        await consumer.stop()
+
+asyncio.run(main())
+"""
+
+
 def test_a_fresh_bake_runs_its_compose_stack_and_holds_under_load_and_faults(
     tmp_path: Path,
 ) -> None:
@@ -147,6 +176,23 @@ def test_a_fresh_bake_runs_its_compose_stack_and_holds_under_load_and_faults(
         [container] = found[0] if found and isinstance(found[0], list) else found
         return str(container["ID"])
 
+    def diagnosis() -> str:
+        """Where the events that did not arrive are: the outbox, the broker, the worker's log."""
+        pending = sql("SELECT count(*) FROM outbox_events WHERE published_at IS NULL")
+        broker = run(project, *compose, "exec", "-T", "worker", "python", "-c", BROKER_STATE)
+        log = run(project, *compose, "logs", "--no-color", "worker").stdout.splitlines()
+        not_per_event = [line for line in log if " stored" not in line and "recorded" not in line]
+        return "\n".join(
+            [
+                f"events waiting in the outbox: {pending}",
+                "the broker, by partition:",
+                broker.stdout + broker.stderr,
+                "the worker's log, less each event's line:",
+                *not_per_event[-60:],
+            ]
+        )
+
+    missing_events = ""
     try:
         up = run(project, *compose, "up", "--build", "--wait", "--wait-timeout", "240")
         assert up.returncode == 0, up.stdout + up.stderr
@@ -181,6 +227,8 @@ def test_a_fresh_bake_runs_its_compose_stack_and_holds_under_load_and_faults(
         after_restart = [post_user(f"after-{n}@example.com") for n in range(5)]
         assert [answer.status for answer in after_restart] == [201] * 5
         users_at_end, with_event_at_end, events_at_end = all_recorded(within=90)
+        if with_event_at_end != users_at_end:
+            missing_events = diagnosis()
         restarts = {
             service: docker.from_env().containers.get(container_id(service)).attrs["RestartCount"]
             for service in ("app", "worker")
@@ -205,7 +253,7 @@ def test_a_fresh_bake_runs_its_compose_stack_and_holds_under_load_and_faults(
         assert answer.ended >= outage_began, answer
         assert answer.started <= outage_ended + 2, answer
     assert (users, with_event, events) == (users, users, users)  # none lost, none twice
-    assert (with_event_at_end, events_at_end) == (users_at_end, users_at_end)
+    assert (with_event_at_end, events_at_end) == (users_at_end, users_at_end), missing_events
     assert restarts == {"app": 0, "worker": 0}
     assert down.returncode == 0, down.stderr
     assert left_behind(name) == []
