@@ -30,7 +30,7 @@ from {{ cookiecutter.package_name }}.config import (
 )
 from {{ cookiecutter.package_name }}.main import create_app
 
-from tests.support.app import app_client, use_session
+from tests.support.app import SharedApps, use_session
 from tests.support.endpoints import ENDPOINTS_PROVIDER, ServiceEndpoints
 from tests.support.services import plugin_modules
 
@@ -57,14 +57,33 @@ def settings(
     )
 
 
+@pytest.fixture(scope="session")
+async def shared_apps() -> AsyncIterator[SharedApps]:
+    """This worker's started apps, one per distinct settings, stopped at the end of the run."""
+    async with SharedApps.for_the_run() as apps:
+        yield apps
+
+
 @pytest.fixture
-def app(settings: Settings, db_session: AsyncSession) -> FastAPI:
-    """The app, its requests using the test's rolled-back session."""
+async def app(
+    shared_apps: SharedApps, settings: Settings, db_session: AsyncSession
+) -> AsyncIterator[FastAPI]:
+    """The app, started, its requests using the test's rolled-back session: shared by the
+    worker's tests with the same settings. A test that changes it takes `own_app`."""
+    async with shared_apps.lend(settings, db_session) as app:
+        yield app
+
+
+@pytest.fixture
+def own_app(settings: Settings, db_session: AsyncSession) -> FastAPI:
+    """An app of the test's own (not started: `app_client` runs its lifespan), its requests
+    using the test's rolled-back session: for a test that adds a route or swaps its state."""
     return use_session(create_app(settings), db_session)
 
 
 @pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
-    """An httpx client talking to the app in-process, with its lifespan run."""
-    async with app_client(app) as client:
+async def client(app: FastAPI, shared_apps: SharedApps) -> AsyncIterator[AsyncClient]:
+    """An httpx client talking to `app` in-process (a module's own `app` fixture is started
+    for the test)."""
+    async with shared_apps.client(app) as client:
         yield client

@@ -111,19 +111,19 @@ async def test_update_invalidates_the_cached_user(
 
 
 async def test_a_read_racing_an_update_leaves_no_stale_entry(
-    app: FastAPI, db_session: AsyncSession
+    own_app: FastAPI, db_session: AsyncSession
 ) -> None:
     user = await create(UserFactory, db_session, full_name="Ada")
-    async with app_client(app) as client:
-        stalled = StalledFills(app.state.cache)
-        app.state.cache = stalled
+    async with app_client(own_app) as client:
+        stalled = StalledFills(own_app.state.cache)
+        own_app.state.cache = stalled
         # The read has the old row and is about to fill the cache when the update commits.
         read = asyncio.create_task(client.get(f"/users/{user.id}"))
         await asyncio.wait_for(stalled.fill_started.wait(), 5)
         await client.patch(f"/users/{user.id}", json={"full_name": "Ada King"})
         stalled.release.set()
         assert (await read).json()["full_name"] == "Ada"
-        app.state.cache = stalled.cache
+        own_app.state.cache = stalled.cache
 
         after = await client.get(f"/users/{user.id}")
 

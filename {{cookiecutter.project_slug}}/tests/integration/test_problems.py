@@ -9,6 +9,8 @@ import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 
+from tests.support.app import app_client
+
 pytestmark = pytest.mark.integration
 
 PROBLEMS = [
@@ -44,14 +46,15 @@ async def test_a_validation_problem_names_each_offending_field(client: AsyncClie
 
 
 async def test_an_unhandled_error_is_a_500_problem_saying_nothing_of_it(
-    app: FastAPI, client: AsyncClient, caplog: pytest.LogCaptureFixture
+    own_app: FastAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def fail() -> None:
         raise RuntimeError("connection to 10.0.0.7 failed, password=hunter22")
 
-    app.add_api_route("/fail", fail)
+    own_app.add_api_route("/fail", fail)
 
-    response = await client.get("/fail", headers={"X-Request-ID": "r-500"})
+    async with app_client(own_app) as client:
+        response = await client.get("/fail", headers={"X-Request-ID": "r-500"})
 
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"

@@ -17,7 +17,8 @@
     images.py                 the images, read from compose.yaml; the CI pre-pull
     testcase.py               IntegrationTestCase, for unittest
     dev.py, revision.py       `python -m tests.support.dev`, `... .revision "message"`
-    app.py, served.py, app_image.py  the app in-process, in a process of its own, in its image
+    app.py, served.py, app_image.py  the app in-process (one started app a worker's tests
+                              share), in a process of its own, in its image
     factories.py, proxy.py    factory_boy helpers; a TCP proxy fault tests cut
 
 From a test to a running container: pytest collects the selected tests; plugin.py reads
