@@ -93,6 +93,12 @@ def app(settings: Settings, db_session: AsyncSession) -> FastAPI:
 
 
 @pytest.fixture
+def own_app(app: FastAPI) -> FastAPI:
+    """The guides build an app per test: every test's app is its own."""
+    return app
+
+
+@pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
     async with app_client(app) as client:
         yield client
