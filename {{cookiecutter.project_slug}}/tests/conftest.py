@@ -77,7 +77,8 @@ async def app(
 @pytest.fixture
 def own_app(settings: Settings, db_session: AsyncSession) -> FastAPI:
     """An app of the test's own (not started: `app_client` runs its lifespan), its requests
-    using the test's rolled-back session: for a test that adds a route or swaps its state."""
+    using the test's rolled-back session: for a test that adds a route or a dependency
+    override, or swaps its state."""
     return use_session(create_app(settings), db_session)
 
 

@@ -3,7 +3,8 @@
 Building an app and running its lifespan costs more than most API tests (FastAPI builds
 each route's state on an app's first requests; the lifespan opens the engines and clients),
 so the tests of a worker share one app per distinct settings, started once (`SharedApps`).
-A test that changes an app (adds a route, swaps its state) builds one of its own."""
+A test that changes an app (adds a route or a dependency override, swaps its state) builds
+one of its own."""
 
 from __future__ import annotations
 
@@ -52,7 +53,8 @@ class StartedApp:
 
 
 def fingerprint(app: FastAPI) -> tuple[object, ...]:
-    """What a test may not change in a shared app: its routes, middleware, handlers, state."""
+    """What a test may not change in a shared app: its routes, middleware, exception
+    handlers, dependency overrides, and what its state holds."""
     return (
         tuple(app.router.routes),
         tuple(app.user_middleware),
@@ -108,12 +110,13 @@ class SharedApps:
         try:
             yield started.app
         finally:
-            del started.app.dependency_overrides[get_session]
+            started.app.dependency_overrides.pop(get_session, None)
             if fingerprint(started.app) != before:
                 self.started.remove(started)  # stopped with the others at the end of the run
                 pytest.fail(
                     "this test changed the app the worker's tests share (its routes, "
-                    "middleware, handlers or state): take `own_app` for an app of its own",
+                    "middleware, exception handlers, dependency overrides or app.state): "
+                    "take `own_app` for an app of its own",
                     pytrace=False,
                 )
 
