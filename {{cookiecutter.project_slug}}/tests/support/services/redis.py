@@ -83,8 +83,7 @@ class RedisService(TestService[RedisContainer, RedisEndpoint]):
         try:
             yield RedisSettings(url=url)
         finally:
-            async with Redis.from_url(url) as client:
-                await client.flushdb()
+            flusher(url).flushdb()
 
     def dev_environment(self, container: RedisContainer) -> dict[str, str]:
         return {"REDIS_URL": f"{self.endpoint(container).url}/0"}
@@ -100,6 +99,13 @@ class RedisService(TestService[RedisContainer, RedisEndpoint]):
 
 SERVICE = RedisService()
 APP_DATABASE_HOLDERS: list[BlockingRedis] = []
+
+
+@cache
+def flusher(url: str) -> BlockingRedis:
+    """The process's connection for flushing its database after each test: a connection
+    opened per test cost more than the flush. Blocking, so that it serves any event loop."""
+    return BlockingRedis.from_url(url, single_connection_client=True)
 
 
 @cache
