@@ -33,6 +33,7 @@ from {{ cookiecutter.package_name }}.main import create_app
 from tests.support.app import SharedApps, use_session
 from tests.support.endpoints import ENDPOINTS_PROVIDER, ServiceEndpoints
 from tests.support.services import plugin_modules
+from tests.support.settings import cached_settings
 
 # The service modules first: pytest rewrites their asserts only if it imports them itself.
 pytest_plugins = [*plugin_modules(), "tests.support.served", "tests.support.plugin"]
@@ -48,11 +49,12 @@ def services(request: pytest.FixtureRequest) -> ServiceEndpoints:
 def settings(
     worker_database_url: str, integration_settings: tuple[IntegrationSettings, ...]
 ) -> Settings:
-    """Settings pointing at this test's share of each service; built explicitly, never via
-    os.environ."""
-    return Settings(
+    """Settings pointing at this test's share of each service, given explicitly; a copy of
+    its own of the worker's (tests/support/settings.py)."""
+    return cached_settings(
+        Settings,
         environment=Environment.TEST,
-        database=DatabaseSettings(url=worker_database_url),
+        database=cached_settings(DatabaseSettings, url=worker_database_url),
         integrations=integration_settings,
     )
 

@@ -20,6 +20,7 @@
     app.py, served.py, app_image.py  the app in-process (one started app a worker's tests
                               share), in a process of its own, in its image
     factories.py, proxy.py    factory_boy helpers; a TCP proxy fault tests cut
+    settings.py               the fixtures' settings, built once per worker for the same values
 
 From a test to a running container: pytest collects the selected tests; plugin.py reads
 each one's fixture closure (`db_session` -> `worker_database_url` -> `postgres`) and, in the

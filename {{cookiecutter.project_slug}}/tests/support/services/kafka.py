@@ -30,6 +30,7 @@ from {{ cookiecutter.package_name }}.integrations.kafka import worker as event_w
 from tests.support.containers import container_for_one_test, free_port
 from tests.support.endpoints import ServiceEndpoints
 from tests.support.services import TestService, Worker
+from tests.support.settings import cached_settings
 
 DEADLINE_SECONDS = 15.0
 
@@ -369,7 +370,8 @@ def dead_letters_of(topic: KafkaTopic) -> str:
 
 def app_settings(kafka: KafkaEndpoint, topic: KafkaTopic) -> KafkaSettings:
     """The app publishing to `topic`, and its worker consuming it with the topic's group."""
-    return KafkaSettings(
+    return cached_settings(
+        KafkaSettings,
         bootstrap_servers=kafka.bootstrap_servers,
         user_events_topic=topic.name,
         worker_group_id=topic.group_id,

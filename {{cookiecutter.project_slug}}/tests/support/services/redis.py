@@ -17,6 +17,7 @@ from {{ cookiecutter.package_name }}.integrations.redis import RedisSettings
 
 from tests.support.endpoints import ServiceEndpoints
 from tests.support.services import TestService, Worker
+from tests.support.settings import cached_settings
 
 HOLDER_NAME = "tc-service-database-{}"  # the client name of the connection holding a database
 CLAIM_KEY = "tc-service:claim:{}"  # guards a database while its holder names itself
@@ -81,7 +82,7 @@ class RedisService(TestService[RedisContainer, RedisEndpoint]):
         """The process's database, flushed after the test."""
         url, _ = claimed_database(endpoint)
         try:
-            yield RedisSettings(url=url)
+            yield cached_settings(RedisSettings, url=url)
         finally:
             flusher(url).flushdb()
 

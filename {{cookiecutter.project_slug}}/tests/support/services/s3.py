@@ -20,6 +20,7 @@ from {{ cookiecutter.package_name }}.integrations.s3 import S3Settings, client_o
 
 from tests.support.endpoints import ServiceEndpoints
 from tests.support.services import TestService, Worker
+from tests.support.settings import cached_settings
 
 if TYPE_CHECKING:
     from testcontainers.community.localstack import LocalStackContainer
@@ -53,7 +54,8 @@ class S3Endpoint:
         }
 
     def settings(self, bucket: str) -> S3Settings:
-        return S3Settings(
+        return cached_settings(
+            S3Settings,
             endpoint_url=self.url,
             region=REGION,
             bucket=bucket,
