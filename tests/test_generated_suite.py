@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -234,15 +235,107 @@ def test_a_run_starts_only_the_services_its_tests_use(bake_once: Callable[..., P
     assert "not started (no selected test uses it): kafka, redis" in result.stdout
 
 
-def test_unit_only_run_starts_no_container(bake_once: Callable[..., Path]) -> None:
+@pytest.mark.parametrize(
+    "selection", [("-m", "not integration"), ("tests/unit",)], ids=["by mark", "by path"]
+)
+def test_unit_only_run_starts_no_container(
+    bake_once: Callable[..., Path], selection: tuple[str, ...]
+) -> None:
     project = synced(bake_once(matrix_id({})))
 
     with watch_containers() as activity:
-        result = pytest_in(project, "-n", "2", "-m", "not integration")
+        result = pytest_in(project, "-n", "2", *selection)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "test services started" not in result.stdout
     assert activity.created == []
+
+
+# Run as a plugin of the generated suite: is the run's Ryuk up when its collection ends
+# (waiting for it up to 20 s), and still there once the suite's plugin is done, before the
+# process exits (when Testcontainers stops it anyway)?
+REAPER_PROBE = """
+import os
+import time
+from pathlib import Path
+
+import docker
+import docker.errors
+import pytest
+from testcontainers.core.labels import SESSION_ID
+
+
+def reaper_state(wait_seconds):
+    client = docker.from_env()
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            client.containers.get(f"testcontainers-ryuk-{SESSION_ID}")
+            return "running"
+        except docker.errors.NotFound:
+            if time.monotonic() > deadline:
+                return "absent"
+            time.sleep(0.1)
+
+
+def record(moment, state):
+    with Path(os.environ["REAPER_PROBE_FILE"]).open("a") as probe:
+        probe.write(f"{moment}: {state}\\n")
+
+
+def pytest_collection_modifyitems(items):
+    record("collected", reaper_state(wait_seconds=20))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    record("unconfigured", reaper_state(wait_seconds=0))
+"""
+
+
+def reaper_probed_run(
+    project: Path, *args: str
+) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    """The run, and the reaper's state at each moment the probe looked."""
+    (project / "reaper_probe.py").write_text(REAPER_PROBE)
+    probe_file = project / "reaper_probe.txt"
+    try:
+        env = {"PYTHONPATH": ".", "REAPER_PROBE_FILE": str(probe_file)}
+        result = pytest_in(project, "-p", "reaper_probe", *args, env=env)
+        states = dict(line.split(": ") for line in probe_file.read_text().splitlines())
+    finally:
+        (project / "reaper_probe.py").unlink()
+        probe_file.unlink(missing_ok=True)
+    return result, states
+
+
+def test_the_reaper_starts_while_the_tests_are_collected_and_serves_the_run(
+    bake_once: Callable[..., Path],
+) -> None:
+    project = synced(bake_once(matrix_id({})))
+
+    with watch_containers() as activity:
+        result, states = reaper_probed_run(project, "tests/integration/test_health.py")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert states == {"collected": "running", "unconfigured": "absent"}
+    reapers = [
+        attributes
+        for _, _, attributes in activity.created
+        if attributes.get("name", "").startswith("testcontainers-ryuk-")
+    ]
+    assert len(reapers) == 1  # the one started early is the run's
+
+
+def test_a_run_that_selects_no_integration_test_after_all_removes_its_reaper(
+    bake_once: Callable[..., Path],
+) -> None:
+    project = synced(bake_once(matrix_id({})))
+
+    result, states = reaper_probed_run(project, "tests/integration", "-k", "no_test_is_so_named")
+
+    assert result.returncode == pytest.ExitCode.NO_TESTS_COLLECTED, result.stdout + result.stderr
+    assert states == {"collected": "running", "unconfigured": "absent"}
 
 
 IMPORTED_PROBE = """

@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 from _pytest.mark.expression import Expression
+from testcontainers.core.config import testcontainers_config
 from testcontainers.core.labels import SESSION_ID
 
 from {{ cookiecutter.package_name }}.config import IntegrationSettings
@@ -35,6 +36,7 @@ from {{ cookiecutter.package_name }}.config import IntegrationSettings
 from tests.support.container_engine import EngineUnreachableError, engine
 from tests.support.containers import (
     LOG_TAIL_LINES,
+    ReaperStartedEarly,
     RunningServices,
     StartFailure,
     container_log_tails,
@@ -136,6 +138,7 @@ class ServicesPlugin:
         self._endpoints: ServiceEndpoints | None = None
         self._decided = False
         self.reuse = reuse_requested(config.getoption("reuse_containers"))
+        self.early_reaper: ReaperStartedEarly | None = None
         if self.is_worker:
             workerinput: dict[str, Any] = getattr(config, "workerinput")  # noqa: B009
             self.handoff_dir = Path(workerinput[HANDOFF_DIR_KEY])
@@ -148,6 +151,22 @@ class ServicesPlugin:
     @property
     def integration_dir(self) -> Path:
         return self.config.rootpath / "tests" / "integration"
+
+    def may_select_integration_tests(self) -> bool:
+        """Whether the run's `-m` can select an integration test and one of its paths holds
+        tests/integration/ or lies in it. A test elsewhere may be marked integration too: such
+        a run starts Ryuk with its services, once collected."""
+        option = self.config.option
+        if option.collectonly:
+            return False
+        if option.markexpr and not can_select_a_test_marked("integration", option.markexpr):
+            return False
+        here = self.config.invocation_params.dir
+        paths = [(here / arg.split("::")[0]).resolve() for arg in self.config.args]
+        return any(
+            self.integration_dir.is_relative_to(path) or path.is_relative_to(self.integration_dir)
+            for path in paths
+        )
 
     @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by mark
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -225,11 +244,19 @@ class ServicesPlugin:
 
     # -- the process that owns the session ------------------------------------------------
 
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """Start Ryuk while the tests are collected, if the run may need it."""
+        ryuk_needed = not (self.reuse or testcontainers_config.ryuk_disabled)
+        if not self.is_worker and ryuk_needed and self.may_select_integration_tests():
+            self.early_reaper = ReaperStartedEarly()
+
     def _start(self, used: dict[str, int]) -> None:
         self._decided = True
         began = time.perf_counter()
         workers = len(self.config.getoption("tx", None) or []) or 1
         try:
+            if self.early_reaper is not None:
+                self.early_reaper.wait()
             services = present_services(compose_images(), only=set(used))
             self.running = start_services(services, workers, reuse=self.reuse)
             self._endpoints = ServiceEndpoints.of_running(self.running)
@@ -272,6 +299,8 @@ class ServicesPlugin:
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         if not self.is_worker:
+            if self.early_reaper is not None and self.running is None:
+                self.early_reaper.remove()
             self._stop()
             shutil.rmtree(self.handoff_dir, ignore_errors=True)
 
