@@ -15,7 +15,7 @@ from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.users.models import User
 from {{ cookiecutter.package_name }}.users.router import user_cache_key
 
-from tests.support.app import SharedApps, app_client, assert_serving_without, use_session
+from tests.support.app import app_client, assert_serving_without, use_session
 from tests.support.factories import UserFactory, create
 
 pytestmark = pytest.mark.integration
@@ -69,7 +69,7 @@ async def test_read_is_a_miss_then_a_hit(
 
 
 async def test_a_cached_entry_expires_after_the_configured_ttl(
-    settings: Settings, db_session: AsyncSession, redis_client: Redis, shared_apps: SharedApps
+    settings: Settings, db_session: AsyncSession, redis_client: Redis
 ) -> None:
     # Redis drops an entry when its expiry runs out; what the app decides is that expiry, read
     # here rather than waited for (a wait of the TTL each run, and under load a read slower
@@ -79,12 +79,10 @@ async def test_a_cached_entry_expires_after_the_configured_ttl(
     configured = settings.integration(RedisSettings).model_copy(
         update={"cache_ttl_seconds": ttl_seconds}
     )
+    app = use_session(create_app(settings.with_integration(configured)), db_session)
     user = await create(UserFactory, db_session, full_name="Ada")
 
-    async with (
-        shared_apps.lend(settings.with_integration(configured), db_session) as app,
-        shared_apps.client(app) as client,
-    ):
+    async with app_client(app) as client:
         requested = time.monotonic()
         await client.get(f"/users/{user.id}")
         remaining_ms = await redis_client.pttl(user_cache_key(user.id))
