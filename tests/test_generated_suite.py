@@ -17,6 +17,7 @@ import docker
 import pytest
 import yaml
 
+from bench.compare import COMPARED_TESTS, guides_project
 from tests.docker_watch import session_of, wait_until, watch_containers
 from tests.helpers import (
     SUITE_BAKES,
@@ -196,6 +197,20 @@ def test_behind_a_registry_mirror_ci_pulls_exactly_the_images_the_suite_starts(
     session = session_of(result.stdout)
     assert activity.images(session) == Counter(prefix + image for image in images)
     assert wait_until(lambda: not activity.still_present(session), seconds=20)
+
+
+def test_the_benchmarks_guides_conftest_runs_the_tests_it_is_compared_on(
+    bake_once: Callable[..., Path], tmp_path: Path
+) -> None:
+    """`python -m bench` runs the same generated tests under the guides' conftest: a test
+    that comes to need a fixture only ours has would break the comparison, not this suite."""
+    project = synced(bake_once(matrix_id({})))
+    copy = tmp_path / project.name
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".venv"))
+
+    result = pytest_in(guides_project(copy), "-n", "2", *COMPARED_TESTS)
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 
 def test_a_compose_service_without_a_module_is_left_alone(tmp_path: Path) -> None:
