@@ -68,7 +68,7 @@ async def test_read_is_a_miss_then_a_hit(
     assert await redis_client.exists(user_cache_key(user.id))
 
 
-async def test_a_cached_entry_expires_after_the_configured_ttl(
+async def test_a_cached_entry_is_written_to_expire_after_the_configured_ttl(
     settings: Settings, db_session: AsyncSession, redis_client: Redis
 ) -> None:
     # Redis drops an entry when its expiry runs out; what the app decides is that expiry, read
