@@ -71,6 +71,18 @@ SUMMARY = re.compile(r"^=*\s*(\d+) passed", re.MULTILINE)
 NO_DOCKER = {"DOCKER_HOST": "tcp://127.0.0.1:9"}  # nothing listens there
 
 
+def pytest_with_probe(
+    project: Path, probe: str, *args: str, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """The project's suite run with `probe` (a plugin's source) loaded as a plugin; the probe's
+    file is removed after."""
+    (project / "suite_probe.py").write_text(probe)
+    try:
+        return pytest_in(project, "-p", "suite_probe", *args, env={"PYTHONPATH": ".", **env})
+    finally:
+        (project / "suite_probe.py").unlink()
+
+
 def compose_images(project: Path) -> set[str]:
     return set(compose_image_of(project).values())
 
@@ -84,15 +96,13 @@ def test_generated_suite_passes_with_one_container_per_service(
     init_script.write_text(INIT_SCRIPT)
     per_worker = tmp_path / "per-worker"
     per_worker.mkdir()
-    (project / "per_worker_probe.py").write_text(PER_WORKER_PROBE)
-    env = {"PYTHONPATH": ".", "PER_WORKER_DIR": str(per_worker)}
+    env = {"PER_WORKER_DIR": str(per_worker)}
     try:
         with watch_containers() as activity:
             faults = () if not overrides else WITHOUT_FAULT_TESTS
-            result = pytest_in(project, "-p", "per_worker_probe", "-n", workers, *faults, env=env)
+            result = pytest_with_probe(project, PER_WORKER_PROBE, "-n", workers, *faults, env=env)
     finally:
         init_script.unlink()
-        (project / "per_worker_probe.py").unlink()
 
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
@@ -312,14 +322,12 @@ def reaper_probed_run(
     project: Path, *args: str
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
     """The run, and the reaper's state at each moment the probe looked."""
-    (project / "reaper_probe.py").write_text(REAPER_PROBE)
     probe_file = project / "reaper_probe.txt"
     try:
-        env = {"PYTHONPATH": ".", "REAPER_PROBE_FILE": str(probe_file)}
-        result = pytest_in(project, "-p", "reaper_probe", *args, env=env)
+        env = {"REAPER_PROBE_FILE": str(probe_file)}
+        result = pytest_with_probe(project, REAPER_PROBE, *args, env=env)
         states = dict(line.split(": ") for line in probe_file.read_text().splitlines())
     finally:
-        (project / "reaper_probe.py").unlink()
         probe_file.unlink(missing_ok=True)
     return result, states
 
@@ -369,12 +377,7 @@ def pytest_unconfigure(config):
 def top_level_imports(project: Path, directory: Path, *args: str) -> dict[str, set[str]]:
     """The packages each process of a run of the project's suite had imported at its end."""
     directory.mkdir()
-    (project / "imported_probe.py").write_text(IMPORTED_PROBE)
-    try:
-        env = {"PYTHONPATH": ".", "IMPORTED_DIR": str(directory)}
-        result = pytest_in(project, "-p", "imported_probe", *args, env=env)
-    finally:
-        (project / "imported_probe.py").unlink()
+    result = pytest_with_probe(project, IMPORTED_PROBE, *args, env={"IMPORTED_DIR": str(directory)})
     assert result.returncode == 0, result.stdout + result.stderr
     return {path.name: set(path.read_text().split()) for path in directory.iterdir()}
 
