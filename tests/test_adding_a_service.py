@@ -39,7 +39,7 @@ class AuditLog:
     def __init__(self):
         self.events = []
 
-    def add(self, session, event, *, key):
+    async def add(self, session, event, *, key):
         self.events.append(event)
 
 

@@ -26,7 +26,7 @@ class DomainEvent(BaseModel):
 
 
 class EventSink(Protocol):
-    def add(self, session: AsyncSession, event: DomainEvent, *, key: str) -> None:
+    async def add(self, session: AsyncSession, event: DomainEvent, *, key: str) -> None:
         """Add `event` to `session`'s transaction: it is published if and only if the
         transaction commits, and events with the same `key` are published in the order added.
         Add it after the change it describes, so that the row locks of that change order
@@ -45,11 +45,11 @@ class EventPublishers:
             raise ValueError(f"an event publisher named {name!r} is registered already")
         self.publishers[name] = publisher
 
-    def add(self, session: AsyncSession, event: DomainEvent, *, key: str) -> None:
+    async def add(self, session: AsyncSession, event: DomainEvent, *, key: str) -> None:
         if not self.publishers:
             logger.debug("no event publisher: dropping %s %s", event.event_type, event.event_id)
         for publisher in self.publishers.values():
-            publisher.add(session, event, key=key)
+            await publisher.add(session, event, key=key)
 
     def describe(self) -> str:
         return ", ".join(self.publishers) or "none (domain events are dropped)"

@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiokafka import ConsumerRecord
+from fastapi import FastAPI
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from {{ cookiecutter.package_name }}.config import DatabaseSettings, Settings
 from {{ cookiecutter.package_name }}.db import create_engine, create_session_factory
+from {{ cookiecutter.package_name }}.events import event_publishers
 from {{ cookiecutter.package_name }}.integrations.kafka import KafkaSettings, UserEvent
 from {{ cookiecutter.package_name }}.integrations.kafka.outbox import (
     OutboxEvent,
@@ -116,6 +118,25 @@ async def test_created_user_is_published_keyed_by_user_id(
     event = UserCreated.model_validate_json(record.value)
     assert record.key == str(user_id).encode()
     assert (event.event_type, event.user_id, event.email) == ("user.created", user_id, ADA["email"])
+
+
+async def test_an_event_added_in_a_savepoint_that_rolls_back_leaves_the_outbox(
+    app: FastAPI, db_session: AsyncSession
+) -> None:
+    events = event_publishers(app)
+    kept = UserCreated(user_id=1, email="kept@example.com")
+    dropped = UserCreated(user_id=1, email="dropped@example.com")
+
+    async def add_in_a_savepoint_that_fails() -> None:
+        async with db_session.begin_nested():
+            await events.add(db_session, dropped, key="1")
+            raise LookupError("the change the event described failed")
+
+    await events.add(db_session, kept, key="1")
+    with pytest.raises(LookupError):
+        await add_in_a_savepoint_that_fails()
+
+    assert (await db_session.scalars(select(OutboxEvent.event_id))).all() == [kept.event_id]
 
 
 async def test_worker_records_a_redelivered_event_once(

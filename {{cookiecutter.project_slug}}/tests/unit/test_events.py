@@ -11,18 +11,18 @@ class Recording:
     def __init__(self) -> None:
         self.events: list[tuple[DomainEvent, str]] = []
 
-    def add(self, session: Any, event: DomainEvent, *, key: str) -> None:
+    async def add(self, session: Any, event: DomainEvent, *, key: str) -> None:
         self.events.append((event, key))
 
 
-def test_every_publisher_gets_every_event_whatever_the_order_of_their_names() -> None:
+async def test_every_publisher_gets_every_event_whatever_the_order_of_their_names() -> None:
     publishers = EventPublishers()
     zebra, aardvark = Recording(), Recording()
     publishers.register("zebra", zebra)
     publishers.register("aardvark", aardvark)
     event = DomainEvent(event_type="thing.happened")
 
-    publishers.add(None, event, key="7")  # type: ignore[arg-type]
+    await publishers.add(None, event, key="7")  # type: ignore[arg-type]
 
     assert zebra.events == aardvark.events == [(event, "7")]
     assert publishers.describe() == "zebra, aardvark"
@@ -36,9 +36,9 @@ def test_a_publisher_cannot_replace_another() -> None:
         publishers.register("broker", Recording())
 
 
-def test_without_a_publisher_events_are_dropped() -> None:
+async def test_without_a_publisher_events_are_dropped() -> None:
     publishers = EventPublishers()
 
-    publishers.add(None, DomainEvent(event_type="thing.happened"), key="1")  # type: ignore[arg-type]
+    await publishers.add(None, DomainEvent(event_type="thing.happened"), key="1")  # type: ignore[arg-type]
 
     assert publishers.describe() == "none (domain events are dropped)"

@@ -95,7 +95,7 @@ async def create_user(
         user = await service.create_user(session=session, data=data)
     except service.EmailAlreadyRegisteredError as error:
         raise email_taken(error) from error
-    events.add(session, UserCreated(user_id=user.id, email=user.email), key=str(user.id))
+    await events.add(session, UserCreated(user_id=user.id, email=user.email), key=str(user.id))
     await session.commit()  # the user and its event, or neither
     logger.info("user %s created", user.id)
     return user

@@ -35,6 +35,7 @@ from sqlalchemy import (
     Uuid,
     delete,
     func,
+    insert,
     select,
     text,
     update,
@@ -77,21 +78,27 @@ class OutboxEvent(Base):
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
 
 
+# Of the table (a Table: plain Core), not of the class (ORM-enabled, the unit of work's cost).
+OUTBOX_INSERT = insert(Base.metadata.tables[OutboxEvent.__tablename__])
+
+
 class OutboxEventSink:
     """`events.EventSink` writing to the outbox, waking the relay when the transaction commits."""
 
     def __init__(self, relay: OutboxRelay) -> None:
         self.relay = relay
 
-    def add(self, session: AsyncSession, event: DomainEvent, *, key: str) -> None:
-        session.add(
-            OutboxEvent(
-                event_id=event.event_id,
-                event_type=event.event_type,
-                key=key,
-                payload=event.model_dump_json(),
-            )
-        )
+    async def add(self, session: AsyncSession, event: DomainEvent, *, key: str) -> None:
+        # Written now, with a Core insert: an OutboxEvent added to the session (flushed by the
+        # unit of work) or an ORM-enabled insert(OutboxEvent) cost about 0.25 ms more CPU a
+        # row, and POST /users served 12% fewer requests/s for it (the service benchmark).
+        row = {
+            "event_id": event.event_id,
+            "event_type": event.event_type,
+            "key": key,
+            "payload": event.model_dump_json(),
+        }
+        await session.execute(OUTBOX_INSERT, row)
         listen(session.sync_session, "after_commit", self.wake_relay, once=True)
 
     def wake_relay(self, session: Session) -> None:
