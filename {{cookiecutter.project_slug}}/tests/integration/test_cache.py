@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from {{ cookiecutter.package_name }}.config import Settings
+from {{ cookiecutter.package_name }}.config import DatabaseSettings, Settings
 from {{ cookiecutter.package_name }}.integrations.redis import (
     RedisCache,
     RedisSettings,
@@ -209,3 +209,23 @@ async def test_fills_still_land_after_redis_lost_its_scripts(
     await asyncio.gather(cache.set("a", "entry a", version=1), cache.set("b", "entry b", version=1))
 
     assert [await cache.get("a"), await cache.get("b")] == ["entry a", "entry b"]
+
+
+async def test_a_read_filling_the_cache_holds_no_database_connection(
+    settings: Settings, fresh_database: str
+) -> None:
+    one_connection = DatabaseSettings(url=fresh_database, pool_size=1)
+    app = create_app(settings.model_copy(update={"database": one_connection}))
+    async with app_client(app) as client:
+        ada = await client.post("/users", json={"email": "ada@example.com", "full_name": "Ada"})
+        stalled = StalledFills(app.state.cache)
+        app.state.cache = stalled
+        read = asyncio.create_task(client.get(f"/users/{ada.json()['id']}"))
+        await asyncio.wait_for(stalled.fill_started.wait(), 5)
+
+        bo = {"email": "bo@example.com", "full_name": "Bo"}
+        served_meanwhile = await asyncio.wait_for(client.post("/users", json=bo), 5)
+        stalled.release.set()
+
+        assert (await read).status_code == 200
+    assert served_meanwhile.status_code == 201
