@@ -17,7 +17,7 @@ from {{ cookiecutter.package_name }}.db import create_engine, create_session_fac
 from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.problems import MAX_LISTED_ERRORS
 
-from tests.support.app import app_client
+from tests.support.app import StalledFills, app_client
 from tests.support.proxy import TcpProxy, tcp_proxy
 
 pytestmark = pytest.mark.integration
@@ -178,3 +178,23 @@ async def test_a_database_outage_is_a_503_to_retry_logged_once(
     assert warnings[0].startswith("the database unavailable, answering 503: ")
     assert not [r for r in from_problems if r.levelno >= logging.ERROR or r.exc_info]
     assert any("available again" in r.getMessage() for r in from_problems)
+
+
+async def test_a_read_filling_the_cache_holds_no_database_connection(
+    settings: Settings, fresh_database: str
+) -> None:
+    one_connection = DatabaseSettings(url=fresh_database, pool_size=1)
+    app = create_app(settings.model_copy(update={"database": one_connection}))
+    async with app_client(app) as client:
+        ada = await client.post("/users", json={"email": "ada@example.com", "full_name": "Ada"})
+        stalled = StalledFills(app.state.cache)
+        app.state.cache = stalled
+        read = asyncio.create_task(client.get(f"/users/{ada.json()['id']}"))
+        await asyncio.wait_for(stalled.fill_started.wait(), 5)
+
+        bo = {"email": "bo@example.com", "full_name": "Bo"}
+        served_meanwhile = await asyncio.wait_for(client.post("/users", json=bo), 5)
+        stalled.release.set()
+
+        assert (await read).status_code == 200
+    assert served_meanwhile.status_code == 201

@@ -2,7 +2,6 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -11,7 +10,7 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from {{ cookiecutter.package_name }}.config import DatabaseSettings, Settings
+from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.integrations.redis import (
     RedisCache,
     RedisSettings,
@@ -21,7 +20,7 @@ from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.users.models import User
 from {{ cookiecutter.package_name }}.users.router import user_cache_key
 
-from tests.support.app import app_client, assert_serving_without, use_session
+from tests.support.app import StalledFills, app_client, assert_serving_without, use_session
 from tests.support.factories import UserFactory, create
 
 pytestmark = pytest.mark.integration
@@ -43,23 +42,6 @@ async def cache(settings: Settings) -> AsyncIterator[RedisCache]:
     redis_settings = settings.integration(RedisSettings)
     async with create_client(redis_settings) as client:
         yield RedisCache(client, redis_settings)
-
-
-class StalledFills:
-    """Wraps the app's cache: a read's cache fill waits until `release` is set."""
-
-    def __init__(self, cache: Any) -> None:
-        self.cache = cache
-        self.fill_started = asyncio.Event()
-        self.release = asyncio.Event()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.cache, name)
-
-    async def set(self, *args: Any, **kwargs: Any) -> None:
-        self.fill_started.set()
-        await self.release.wait()
-        await self.cache.set(*args, **kwargs)
 
 
 async def rename_behind_the_cache(session: AsyncSession, user: User, full_name: str) -> None:
@@ -209,23 +191,3 @@ async def test_fills_still_land_after_redis_lost_its_scripts(
     await asyncio.gather(cache.set("a", "entry a", version=1), cache.set("b", "entry b", version=1))
 
     assert [await cache.get("a"), await cache.get("b")] == ["entry a", "entry b"]
-
-
-async def test_a_read_filling_the_cache_holds_no_database_connection(
-    settings: Settings, fresh_database: str
-) -> None:
-    one_connection = DatabaseSettings(url=fresh_database, pool_size=1)
-    app = create_app(settings.model_copy(update={"database": one_connection}))
-    async with app_client(app) as client:
-        ada = await client.post("/users", json={"email": "ada@example.com", "full_name": "Ada"})
-        stalled = StalledFills(app.state.cache)
-        app.state.cache = stalled
-        read = asyncio.create_task(client.get(f"/users/{ada.json()['id']}"))
-        await asyncio.wait_for(stalled.fill_started.wait(), 5)
-
-        bo = {"email": "bo@example.com", "full_name": "Bo"}
-        served_meanwhile = await asyncio.wait_for(client.post("/users", json=bo), 5)
-        stalled.release.set()
-
-        assert (await read).status_code == 200
-    assert served_meanwhile.status_code == 201

@@ -8,9 +8,11 @@ one of its own."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from asgi_lifespan import LifespanManager
@@ -130,3 +132,20 @@ def assert_serving_without(response: Response, dependency: str) -> None:
     assert body["checks"].pop(dependency) == "unavailable"
     assert set(body["checks"].values()) == {"ok"}
     assert "127.0.0.1" not in response.text
+
+
+class StalledFills:
+    """Wraps the app's cache: a read's cache fill waits until `release` is set."""
+
+    def __init__(self, cache: Any) -> None:
+        self.cache = cache
+        self.fill_started = asyncio.Event()
+        self.release = asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.cache, name)
+
+    async def set(self, *args: Any, **kwargs: Any) -> None:
+        self.fill_started.set()
+        await self.release.wait()
+        await self.cache.set(*args, **kwargs)
