@@ -1,7 +1,5 @@
 import asyncio
 import time
-import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from fastapi import FastAPI
@@ -11,11 +9,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from {{ cookiecutter.package_name }}.config import Settings
-from {{ cookiecutter.package_name }}.integrations.redis import (
-    RedisCache,
-    RedisSettings,
-    create_client,
-)
+from {{ cookiecutter.package_name }}.integrations.redis import RedisSettings
 from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.users.models import User
 from {{ cookiecutter.package_name }}.users.router import user_cache_key
@@ -35,13 +29,6 @@ def app_without_redis(settings: Settings, db_session: AsyncSession) -> FastAPI:
         update={"url": SecretStr(UNREACHABLE_REDIS)}
     )
     return use_session(create_app(settings.with_integration(unreachable)), db_session)
-
-
-@pytest.fixture
-async def cache(settings: Settings) -> AsyncIterator[RedisCache]:
-    redis_settings = settings.integration(RedisSettings)
-    async with create_client(redis_settings) as client:
-        yield RedisCache(client, redis_settings)
 
 
 async def rename_behind_the_cache(session: AsyncSession, user: User, full_name: str) -> None:
@@ -149,45 +136,3 @@ async def test_readiness_shows_the_cache_degraded_when_redis_is_unreachable(
         response = await client.get("/health/ready")
 
     assert_serving_without(response, "redis")  # the cache is optional: reads go to the database
-
-
-async def test_concurrent_cache_calls_share_one_connection_and_each_gets_its_own_answer(
-    settings: Settings, redis_client: Redis
-) -> None:
-    redis_settings = settings.integration(RedisSettings)
-    name = f"batched-{uuid.uuid4().hex}"
-    url = redis_settings.url.get_secret_value()
-    async with Redis.from_url(url, decode_responses=True, client_name=name) as client:
-        cache = RedisCache(client, redis_settings)
-        keys = [user_cache_key(user_id) for user_id in range(1, 21)]
-
-        await asyncio.gather(*(cache.set(key, f"entry {key}", version=1) for key in keys))
-        entries = await asyncio.gather(*(cache.get(key) for key in keys))
-        connections = [c for c in await redis_client.client_list() if c["name"] == name]
-
-    assert entries == [f"entry {key}" for key in keys]
-    assert len(connections) == 1, "each command took a connection of its own"
-
-
-async def test_a_cancelled_read_leaves_the_others_sent_with_it_answered(
-    cache: RedisCache,
-) -> None:
-    await cache.set(user_cache_key(1), "entry", version=1)
-    reads = [asyncio.create_task(cache.get(user_cache_key(1))) for _ in range(3)]
-    await asyncio.sleep(0)  # each read has queued its command
-
-    reads[0].cancel()
-
-    assert await asyncio.wait_for(asyncio.gather(*reads[1:]), 5) == ["entry", "entry"]
-
-
-async def test_fills_still_land_after_redis_lost_its_scripts(
-    cache: RedisCache, redis_client: Redis
-) -> None:
-    # What a restarted or failed-over Redis has forgotten; the other workers' caches load
-    # the scripts again as this one does.
-    await redis_client.script_flush()
-
-    await asyncio.gather(cache.set("a", "entry a", version=1), cache.set("b", "entry b", version=1))
-
-    assert [await cache.get("a"), await cache.get("b")] == ["entry a", "entry b"]

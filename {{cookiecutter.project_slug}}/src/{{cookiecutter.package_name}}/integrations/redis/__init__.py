@@ -6,21 +6,17 @@ skipped for `bypass_seconds` after each failure, with one warning per outage.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from pydantic import Field, SecretStr
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.commands.core import AsyncScript
-from redis.exceptions import ConnectionError, NoScriptError, RedisError
-from redis.typing import EncodableT
+from redis.exceptions import RedisError
 
 from {{ cookiecutter.package_name }}.config import (
     IntegrationSettings,
@@ -73,77 +69,16 @@ def create_client(settings: RedisSettings) -> Redis:
     )
 
 
-type Command = tuple[EncodableT, ...]
-
-
-class AutoPipeline:
-    """Sends the commands that requests issue while the event loop serves other requests as
-    one pipeline: one connection and one round trip for them all. Sent one by one, each
-    command cost a connection from the pool, a write and a wakeup (at 32 concurrent cold
-    reads, the service benchmark served 15% more requests/s batched). A command issued
-    alone goes alone, one loop iteration later. A round trip that fails fails each of its
-    commands; a command's own error (a lost script) fails only that command."""
-
-    def __init__(self, redis: Redis) -> None:
-        self.redis = redis
-        self.queued: list[tuple[Command, asyncio.Future[Any]]] = []
-        self.sending: set[asyncio.Task[None]] = set()  # the loop keeps only weak references
-
-    def execute(self, *command: EncodableT) -> asyncio.Future[Any]:
-        loop = asyncio.get_running_loop()
-        reply = loop.create_future()
-        self.queued.append((command, reply))
-        if len(self.queued) == 1:
-            loop.call_soon(self.send_queued)
-        return reply
-
-    def send_queued(self) -> None:
-        batch, self.queued = self.queued, []
-        task = asyncio.create_task(self.send(batch))
-        self.sending.add(task)
-        task.add_done_callback(self.sending.discard)
-
-    async def send(self, batch: list[tuple[Command, asyncio.Future[Any]]]) -> None:
-        try:
-            answers = await self.round_trip([command for command, _ in batch])
-        except Exception as error:
-            answers = [error] * len(batch)
-        except BaseException as error:  # cancelled: the requests still get an answer
-            interrupted = ConnectionError(f"round trip interrupted: {error!r}")
-            self.answer(batch, [interrupted] * len(batch))
-            raise
-        self.answer(batch, answers)
-
-    async def round_trip(self, commands: list[Command]) -> list[Any]:
-        pipeline = self.redis.pipeline(transaction=False)
-        for command in commands:
-            pipeline.execute_command(*command)
-        return await pipeline.execute(raise_on_error=False)
-
-    @staticmethod
-    def answer(batch: list[tuple[Command, asyncio.Future[Any]]], answers: list[Any]) -> None:
-        for (_, reply), answer in zip(batch, answers, strict=True):
-            if reply.done():  # its request was cancelled while it waited
-                continue
-            if isinstance(answer, Exception):
-                reply.set_exception(answer)
-            else:
-                reply.set_result(answer)
-
-
 class RedisCache:
     def __init__(self, redis: Redis, settings: RedisSettings) -> None:
         self.redis = redis
         self.settings = settings
-        self.commands = AutoPipeline(redis)
         self.fill = redis.register_script(FILL_UNLESS_STALE)
         self.invalidate_older = redis.register_script(INVALIDATE_OLDER)
         self.bypassed_until = 0.0
 
     async def get(self, key: str) -> str | None:
-        value = await self.attempt(
-            lambda: self.commands.execute("HGET", key, "value"), skippable=True
-        )
+        value = await self.attempt(lambda: self.redis.hget(key, "value"), skippable=True)
         return value if isinstance(value, str) else None
 
     @property
@@ -152,19 +87,15 @@ class RedisCache:
 
     async def set(self, key: str, value: str, *, version: int) -> None:
         ttl = self.ttl_milliseconds
-        await self.attempt(lambda: self.run(self.fill, key, version, value, ttl), skippable=True)
+        await self.attempt(
+            lambda: self.fill(keys=[key], args=[version, value, ttl]), skippable=True
+        )
 
     async def invalidate(self, key: str, *, version: int) -> None:
         # Tried even while reads bypass the cache: a missed invalidation serves an old value
         # until the entry expires.
         ttl = self.ttl_milliseconds
-        await self.attempt(lambda: self.run(self.invalidate_older, key, version, ttl))
-
-    async def run(self, script: AsyncScript, key: str, *args: EncodableT) -> object:
-        try:
-            return await self.commands.execute("EVALSHA", script.sha, 1, key, *args)
-        except NoScriptError:  # a restarted Redis has lost it: load it and run it again
-            return await script(keys=[key], args=list(args))
+        await self.attempt(lambda: self.invalidate_older(keys=[key], args=[version, ttl]))
 
     async def attempt(
         self, command: Callable[[], Awaitable[object]], *, skippable: bool = False
