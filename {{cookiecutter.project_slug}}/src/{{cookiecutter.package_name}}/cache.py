@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Protocol
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 
 
 class Cache(Protocol):
@@ -47,11 +47,16 @@ class NoCache:
 NO_CACHE = NoCache()
 
 
+def app_cache(app: FastAPI) -> Cache:
+    """The cache an integration installed, else one that keeps nothing."""
+    cache: Cache = getattr(app.state, "cache", NO_CACHE)
+    return cache
+
+
 # async although it awaits nothing: FastAPI runs a plain `def` dependency in its thread
 # pool, a thread hop on every request (the service benchmark measured it).
 async def get_cache(request: Request) -> Cache:
-    cache: Cache = getattr(request.app.state, "cache", NO_CACHE)
-    return cache
+    return app_cache(request.app)
 
 
 CacheDep = Annotated[Cache, Depends(get_cache)]

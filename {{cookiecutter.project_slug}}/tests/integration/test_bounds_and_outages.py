@@ -12,7 +12,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from {{ cookiecutter.package_name }}.cache import NO_CACHE
+from {{ cookiecutter.package_name }}.cache import app_cache
 from {{ cookiecutter.package_name }}.config import DatabaseSettings, Settings
 from {{ cookiecutter.package_name }}.db import create_engine, create_session_factory
 from {{ cookiecutter.package_name }}.main import create_app
@@ -188,7 +188,7 @@ async def test_a_read_filling_the_cache_holds_no_database_connection(
     app = create_app(settings.model_copy(update={"database": one_connection}))
     async with app_client(app) as client:
         ada = await client.post("/users", json={"email": "ada@example.com", "full_name": "Ada"})
-        stalled = StalledFills(getattr(app.state, "cache", NO_CACHE))  # NO_CACHE: no integration
+        stalled = StalledFills(app_cache(app))
         app.state.cache = stalled
         read = asyncio.create_task(client.get(f"/users/{ada.json()['id']}"))
         await asyncio.wait_for(stalled.fill_started.wait(), 5)
