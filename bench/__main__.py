@@ -4,9 +4,10 @@
 
 Bakes the default project, then measures: per-test isolation strategies (in-memory SQLite
 among them), the same generated tests with our conftest and with the guides' at -n 1/2/4
-(wall time, containers, memory), the default suite's phases, the one-test inner loop,
-cold start in parallel against one after another, reuse, and the bake time. Prints Markdown
-tables and writes the numbers as JSON. Needs Docker with the project's images.
+(wall time, containers, memory), the default suite's phases, the one-test inner loop and
+its floor (importing pytest and the app, nothing run), cold start in parallel against one
+after another, reuse, and the bake time. Prints Markdown tables and writes the numbers as
+JSON. Needs Docker with the project's images.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ STRATEGIES = {
     "test_sqlite_rollback": "in-memory SQLite, create_all once, rollback per test",
 }
 ONE_TEST = "tests/integration/test_users_api.py::test_get_user"
+# What any test of the app imports before it runs: pytest, the test client, the app.
+IMPORT_FLOOR = "import pytest, httpx, acme_users.main"
 KAFKA_GROUP_BOUND = "tests/integration/test_events.py"  # a new consumer group per test
 
 
@@ -201,6 +204,18 @@ def measure_inner_loop(project: Path, repeats: int = 3) -> dict[str, dict[str, f
     return rows
 
 
+def measure_import_floor(project: Path, repeats: int = 5) -> float:
+    """Wall time of `uv run python -c IMPORT_FLOOR`, the median of `repeats`: no test run
+    can take less, whatever its plugins and fixtures do."""
+    walls = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = run(project, "uv", "run", "python", "-c", IMPORT_FLOOR)
+        walls.append(time.perf_counter() - started)
+        assert result.returncode == 0, result.stderr
+    return statistics.median(walls)
+
+
 def measure_suite_phases(project: Path) -> dict[str, float]:
     """The default suite at -n 2 (ours), its wall time split into phases."""
     wall, records, output = phased_run(project, "-n", "2", "--ignore=tests/bench")
@@ -323,6 +338,12 @@ def report(results: dict[str, Any]) -> str:
     for label, row in loop.items():
         cells = " | ".join(f"{row[key]:.2f}" for key in columns)
         lines.append(f"| {label} | **{row['wall']:.2f}** | {cells} |")
+    if "import_floor_s" in results:  # absent from results of runs before it was measured
+        lines += [
+            "",
+            f'The floor, no test run: `uv run python -c "{IMPORT_FLOOR}"` takes '
+            f"{results['import_floor_s']:.2f} s wall (median of 5).",
+        ]
     phases = results["suite_phases"]
     lines += [
         "",
@@ -394,6 +415,7 @@ def main() -> None:
             "whole_suite": measure_whole_suite(project, guides_project(project)),
             "suite_phases": measure_suite_phases(project),
             "inner_loop": measure_inner_loop(project),
+            "import_floor_s": measure_import_floor(project),
             "reuse_setup_s": measure_reuse(project),
         }
     results["bench_seconds"] = time.perf_counter() - started
