@@ -23,6 +23,7 @@ import zlib
 from collections.abc import Sequence
 from contextlib import suppress
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import (
@@ -78,8 +79,17 @@ class OutboxEvent(Base):
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
 
 
-# Of the table (a Table: plain Core), not of the class (ORM-enabled, the unit of work's cost).
-OUTBOX_INSERT = insert(Base.metadata.tables[OutboxEvent.__tablename__])
+# The sink and the relay write and read through the table (plain Core), not the class: an
+# ORM-enabled statement pays for the unit of work or for objects nothing changes.
+OUTBOX = Base.metadata.tables[OutboxEvent.__tablename__]
+OUTBOX_INSERT = insert(OUTBOX)
+
+
+class PendingEvent(NamedTuple):
+    id: int
+    event_type: str
+    key: str
+    payload: str
 
 
 class OutboxEventSink:
@@ -135,21 +145,20 @@ class OutboxRelay:
         async with self.session_factory() as session, session.begin():
             if not await session.scalar(select(func.pg_try_advisory_xact_lock(RELAY_LOCK))):
                 return 0  # another replica's relay is publishing
-            pending = (
-                await session.scalars(
-                    select(OutboxEvent)
-                    .where(OutboxEvent.published_at.is_(None))
-                    .order_by(OutboxEvent.id)
-                    .limit(self.settings.outbox_batch_size)
-                )
-            ).all()
+            rows = await session.execute(
+                select(*(OUTBOX.c[column] for column in PendingEvent._fields))
+                .where(OUTBOX.c.published_at.is_(None))
+                .order_by(OUTBOX.c.id)
+                .limit(self.settings.outbox_batch_size)
+            )
+            pending = [PendingEvent(*row) for row in rows]
             if not pending:
                 return 0
             published, failure = await self.send(pending)
             if published:
                 await session.execute(
-                    update(OutboxEvent)
-                    .where(OutboxEvent.id.in_([row.id for row in pending[:published]]))
+                    update(OUTBOX)
+                    .where(OUTBOX.c.id.in_([row.id for row in pending[:published]]))
                     .values(published_at=func.now())
                 )
                 now = time.monotonic()
@@ -157,13 +166,13 @@ class OutboxRelay:
                     self.next_retention_cleanup = now + RETENTION_CLEANUP_INTERVAL_SECONDS
                     retention = timedelta(hours=self.settings.outbox_retention_hours)
                     await session.execute(
-                        delete(OutboxEvent).where(OutboxEvent.published_at < func.now() - retention)
+                        delete(OUTBOX).where(OUTBOX.c.published_at < func.now() - retention)
                     )
         if failure is not None:
             raise failure
         return published
 
-    async def send(self, rows: Sequence[OutboxEvent]) -> tuple[int, Exception | None]:
+    async def send(self, rows: Sequence[PendingEvent]) -> tuple[int, Exception | None]:
         """Send the rows; how many of them, from the first, the broker acknowledged, and the
         first failure. Only that prefix is marked: rows after a failure are sent again, so a
         key's events never leave out of order."""
